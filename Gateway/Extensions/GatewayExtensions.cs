@@ -1,0 +1,110 @@
+using System.Net;
+using Chat.Orleans.Gateway.Rooms;
+using Microsoft.AspNetCore.HttpOverrides;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace Chat.Orleans.Gateway.Extensions;
+
+public static partial class GatewayExtensions
+{
+    /// <summary>The gateway: options, the Orleans client, room subscriptions and client addresses.</summary>
+    public static WebApplicationBuilder AddChatGateway(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Chat")
+            ?? throw new InvalidOperationException("ConnectionStrings:Chat (env ConnectionStrings__Chat) is not set.");
+        var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
+
+        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<RoomIds>();
+        builder.Services.AddSingleton<RoomRegistry>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
+        builder.AddChatClientAddress(options);
+
+        // Kestrel serves while the Orleans client is still looking for a silo: hosted services start
+        // concurrently, and sockets opened before the client connects get a clear error frame.
+        builder.Services.Configure<HostOptions>(host => host.ServicesStartConcurrently = true);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+            client.UseAdoNetClustering(clustering =>
+            {
+                clustering.Invariant = "Npgsql";
+                clustering.ConnectionString = connectionString;
+            });
+            client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                return true;
+            });
+        });
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The client's address comes from the connection, unless the connection is a trusted proxy: then
+    /// from CF-Connecting-IP (as the original reads it) or else X-Forwarded-For.
+    /// </summary>
+    private static void AddChatClientAddress(this WebApplicationBuilder builder, GatewayOptions options)
+    {
+        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
+        {
+            // The defaults already trust loopback.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            foreach (var proxy in options.TrustedProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in options.TrustedNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
+    }
+
+    public static WebApplication UseChatClientAddress(this WebApplication app)
+    {
+        var forwarded = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
+        app.Use((context, next) =>
+        {
+            if (context.Request.Headers.TryGetValue("CF-Connecting-IP", out var header)
+                && context.Connection.RemoteIpAddress is { } peer
+                && IsTrusted(forwarded, peer)
+                && IPAddress.TryParse(header.ToString(), out var client))
+            {
+                context.Connection.RemoteIpAddress = client;
+                context.Request.Headers.Remove("X-Forwarded-For");
+            }
+
+            return next(context);
+        });
+        app.UseForwardedHeaders();
+        return app;
+    }
+
+    private static bool IsTrusted(ForwardedHeadersOptions forwarded, IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (forwarded.KnownProxies.Contains(address))
+        {
+            return true;
+        }
+
+        foreach (var network in forwarded.KnownIPNetworks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

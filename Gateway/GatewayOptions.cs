@@ -1,0 +1,69 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Chat.Orleans.Gateway;
+
+public sealed class GatewayOptions
+{
+    public const string Section = "Chat:Gateway";
+
+    /// <summary>Longest user name, in UTF-16 code units as the original counts (protocol: 32).</summary>
+    [Range(1, 1024)]
+    public int MaxNameLength { get; set; } = 32;
+
+    /// <summary>Longest message, in UTF-16 code units (protocol: 256).</summary>
+    [Range(1, 65536)]
+    public int MaxMessageLength { get; set; } = 256;
+
+    /// <summary>
+    /// Largest incoming frame in bytes; a bigger one closes the socket with 1009. 4 KiB holds the
+    /// longest legal message even with every character escaped.
+    /// </summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Frames waiting to be written to one socket. A client that stops reading fills it, and is then
+    /// closed with 1008 so that it slows down nobody else.
+    /// </summary>
+    [Range(4, 1_000_000)]
+    public int SendQueueLimit { get; set; } = 1024;
+
+    /// <summary>A socket that has not sent its name by then is closed with 1008.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan NameTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Ping interval; a peer that does not answer within <see cref="KeepAliveTimeout"/> is dropped.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a closing socket may take to flush and finish the close handshake before it is aborted.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often subscriptions to rooms are renewed; keep it well under the rooms' lease (30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan SubscriptionRenewal { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Off for benchmarks only: the per-IP rate limit of the protocol.</summary>
+    public bool RateLimitEnabled { get; set; } = true;
+
+    /// <summary>If not empty, WebSocket requests whose Origin is not listed are refused (403).</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Proxies (addresses) and networks (CIDR) whose X-Forwarded-For and CF-Connecting-IP headers are
+    /// believed. Loopback is always trusted.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    public string[] TrustedNetworks { get; set; } = [];
+
+    /// <summary>
+    /// Base64 key that signs private room ids. When empty, the key is created once in the database and
+    /// shared by every gateway from there.
+    /// </summary>
+    public string? RoomIdKey { get; set; }
+}

@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Options;
+
+namespace Chat.Orleans.Gateway.Rooms;
+
+/// <summary>
+/// The rooms this gateway has members in, one <see cref="RoomSubscription"/> each, renewed on a timer
+/// so that rooms can tell a live gateway from a dead one and rebuild their roster after moving.
+/// </summary>
+public sealed partial class RoomRegistry(
+    IClusterClient client,
+    IOptions<GatewayOptions> options,
+    ILogger<RoomRegistry> logger) : BackgroundService
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, RoomSubscription> _rooms = [];
+    private long _lastSessionId;
+
+    /// <summary>Names this gateway process to the rooms; a restarted gateway is a new one.</summary>
+    public Guid GatewayId { get; } = Guid.NewGuid();
+
+    public long NewSessionId() => Interlocked.Increment(ref _lastSessionId);
+
+    public RoomSubscription Acquire(string room)
+    {
+        lock (_lock)
+        {
+            if (!_rooms.TryGetValue(room, out var subscription))
+            {
+                subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, logger);
+                subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
+                _rooms.Add(room, subscription);
+            }
+
+            subscription.Holders++;
+            return subscription;
+        }
+    }
+
+    public void Release(RoomSubscription subscription)
+    {
+        lock (_lock)
+        {
+            if (--subscription.Holders == 0)
+            {
+                _rooms.Remove(subscription.Room);
+                client.DeleteObjectReference<IRoomObserver>(subscription.Reference);
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.SubscriptionRenewal);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            RoomSubscription[] subscriptions;
+            lock (_lock)
+            {
+                subscriptions = [.. _rooms.Values];
+            }
+
+            await Task.WhenAll(subscriptions.Select(RenewAsync));
+        }
+    }
+
+    private async Task RenewAsync(RoomSubscription subscription)
+    {
+        try
+        {
+            await subscription.RenewAsync();
+        }
+        catch (Exception exception)
+        {
+            // The next tick tries again; the room's lease outlasts several missed renewals.
+            LogRenewalFailed(logger, exception, subscription.Room);
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Renewing the subscription to room {Room} failed")]
+    private static partial void LogRenewalFailed(ILogger logger, Exception exception, string room);
+}

@@ -1,0 +1,96 @@
+using Chat.Orleans.Gateway.Sessions;
+
+namespace Chat.Orleans.Gateway.Rooms;
+
+/// <summary>
+/// This gateway's one observer of one room: receives each room event once and hands the same frame to
+/// every local session in the room. It also owns the gateway's member list for the room, which it
+/// sends with every renewal.
+/// </summary>
+public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid gatewayId, ILogger logger) : IRoomObserver
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, RoomMember> _members = [];
+
+    // Copy-on-write, so that fan-out reads it without a lock.
+    private ChatSession[] _sessions = [];
+    private long _version;
+    private long _epoch;
+    private long _nextSequence;
+
+    public string Room { get; } = room;
+
+    /// <summary>The reference the room calls back; set once by the registry.</summary>
+    public IRoomObserver Reference { get; set; } = null!;
+
+    /// <summary>Sessions holding this subscription (guarded by the registry's lock).</summary>
+    internal int Holders { get; set; }
+
+    public Task OnEvents(RoomEvents events)
+    {
+        // Orleans delivers one call at a time to an observer, so the sequence check needs no lock.
+        if (events.Epoch == _epoch && events.FirstSequence != _nextSequence)
+        {
+            // Events were lost on the way (the room dropped them for a stalled gateway, or a call
+            // failed). Silent gaps are not acceptable: the sessions reconnect and get the history again.
+            LogEventsMissed(logger, Room, events.FirstSequence - _nextSequence);
+            foreach (var session in Volatile.Read(ref _sessions))
+            {
+                session.CloseForResync();
+            }
+        }
+
+        _epoch = events.Epoch;
+        _nextSequence = events.FirstSequence + events.Frames.Length;
+        foreach (var session in Volatile.Read(ref _sessions))
+        {
+            session.Deliver(events);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<RoomSnapshot> JoinAsync(ChatSession session, RoomMember member)
+    {
+        long version;
+        lock (_lock)
+        {
+            // Added before the call, so that the session buffers every event from here on and a
+            // renewal sent meanwhile already lists the member.
+            _sessions = [.. _sessions, session];
+            _members[member.SessionId] = member;
+            version = ++_version;
+        }
+
+        return grain.Join(new GatewaySubscription(gatewayId, Reference, version), member);
+    }
+
+    public Task LeaveAsync(ChatSession session, long sessionId)
+    {
+        long version;
+        lock (_lock)
+        {
+            _sessions = Array.FindAll(_sessions, s => s != session);
+            _members.Remove(sessionId);
+            version = ++_version;
+        }
+
+        return grain.Leave(gatewayId, version, sessionId);
+    }
+
+    public Task RenewAsync()
+    {
+        RoomMember[] members;
+        long version;
+        lock (_lock)
+        {
+            members = [.. _members.Values];
+            version = _version;
+        }
+
+        return grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members);
+    }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Room {Room} events missed ({Missed}); its sessions on this gateway reconnect")]
+    private static partial void LogEventsMissed(ILogger logger, string room, long missed);
+}

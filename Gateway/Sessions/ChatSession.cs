@@ -1,0 +1,555 @@
+using System.Buffers;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using Chat.Orleans.Gateway.Rooms;
+
+namespace Chat.Orleans.Gateway.Sessions;
+
+/// <summary>
+/// One browser socket in one room. The receive loop reads frames, the send loop drains a bounded queue
+/// to the socket; room events reach the queue from the room's subscription. Until the session has its
+/// roster and history, room events wait in a buffer so that the protocol's order holds.
+/// </summary>
+public sealed partial class ChatSession
+{
+    private static readonly byte[] NotAnObjectFrame = ChatFrames.Error("Frames must be JSON objects.");
+    private static readonly byte[] NameNotStringFrame = ChatFrames.Error("Name must be a string.");
+    private static readonly byte[] NameTooLongFrame = ChatFrames.Error("Name too long.");
+    private static readonly byte[] MessageNotStringFrame = ChatFrames.Error("Message must be a string.");
+    private static readonly byte[] MessageTooLongFrame = ChatFrames.Error("Message too long.");
+    private static readonly byte[] RateLimitedFrame = ChatFrames.Error("Your IP is being rate-limited, please try again later.");
+    private static readonly byte[] NotStoredFrame = ChatFrames.Error("Your message could not be stored, so it was not sent. Please try again.");
+    private static readonly byte[] BinaryFrame = ChatFrames.Error("Binary frames are not supported.");
+    private static readonly byte[] FrameTooLargeFrame = ChatFrames.Error("Frame too large.");
+    private static readonly byte[] NameTimeoutFrame = ChatFrames.Error("No name was sent in time.");
+    private static readonly byte[] TooSlowFrame = ChatFrames.Error("Too many frames waiting: the connection is too slow.");
+    private static readonly byte[] JoinFailedFrame = ChatFrames.Error("The room is not available right now. Please try again.");
+    private static readonly byte[] ResyncFrame = ChatFrames.Error("The connection to the room was interrupted. Please reconnect.");
+
+    private readonly WebSocket _socket;
+    private readonly string _room;
+    private readonly IPAddress _clientAddress;
+    private readonly RoomRegistry _registry;
+    private readonly IClusterClient _cluster;
+    private readonly GatewayOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<byte[]> _outbox;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Lock _joinLock = new();
+    private readonly long _sessionId;
+
+    private volatile JoinStage _stage = JoinStage.AwaitingName;
+    private List<(long Epoch, long Sequence, byte[] Frame)>? _buffered;
+    private long _ownJoinEpoch;
+    private long _ownJoinSequence;
+    private RoomSubscription? _subscription;
+    private string? _name;
+    private long _cooldownUntil;
+    private WebSocketCloseStatus? _closeStatus;
+    private string? _closeDescription;
+
+    public ChatSession(
+        WebSocket socket,
+        string room,
+        IPAddress clientAddress,
+        RoomRegistry registry,
+        IClusterClient cluster,
+        GatewayOptions options,
+        ILogger logger)
+    {
+        _socket = socket;
+        _room = room;
+        _clientAddress = clientAddress;
+        _registry = registry;
+        _cluster = cluster;
+        _options = options;
+        _logger = logger;
+        _sessionId = registry.NewSessionId();
+        _outbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SendQueueLimit)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    private enum JoinStage
+    {
+        AwaitingName,
+
+        // Room events are buffered until the snapshot (roster and history) has been sent.
+        Joining,
+
+        // Snapshot sent; events flow, and `ready` follows this session's own `joined` event.
+        AwaitingOwnJoined,
+        Live,
+    }
+
+    /// <summary>Runs the session to its end; returns when the socket is closed.</summary>
+    public async Task RunAsync(CancellationToken shutdown)
+    {
+        using var shutdownRegistration = shutdown.Register(() => Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down.", null));
+        var sending = SendLoopAsync();
+        try
+        {
+            await ReceiveLoopAsync();
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
+        {
+            // The peer went away or the session was closed: both end the session the same way.
+        }
+        catch (Exception exception)
+        {
+            LogSessionFailed(_logger, exception, _room);
+            Close(WebSocketCloseStatus.InternalServerError, "Internal error.", null);
+        }
+        finally
+        {
+            await LeaveRoomAsync();
+            Close(WebSocketCloseStatus.NormalClosure, null, null);
+            await sending;
+            _closing.Dispose();
+        }
+    }
+
+    /// <summary>Called by the subscription for every batch of room events, in order.</summary>
+    public void Deliver(RoomEvents events)
+    {
+        if (_stage == JoinStage.Live)
+        {
+            foreach (var frame in events.Frames)
+            {
+                Send(frame);
+            }
+
+            return;
+        }
+
+        lock (_joinLock)
+        {
+            for (var i = 0; i < events.Frames.Length; i++)
+            {
+                DeliverWhileJoining(events.Epoch, events.FirstSequence + i, events.Frames[i]);
+            }
+        }
+    }
+
+    /// <summary>The room lost events for this gateway: make the client reconnect and fetch history.</summary>
+    public void CloseForResync() => Close(WebSocketCloseStatus.InternalServerError, "Resynchronizing.", ResyncFrame);
+
+    /// <summary>Rejects a socket during setup the way the original does: an error frame, then 1011.</summary>
+    public static async Task RejectAsync(WebSocket socket, string error, TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await socket.SendAsync(ChatFrames.Error(error), WebSocketMessageType.Text, true, cancellation.Token);
+            await socket.CloseAsync(WebSocketCloseStatus.InternalServerError, error, cancellation.Token);
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
+        {
+            socket.Abort();
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes);
+        try
+        {
+            using var nameTimeout = new CancellationTokenSource(_options.NameTimeout);
+            using var nameTimeoutRegistration = nameTimeout.Token.Register(() =>
+            {
+                if (_stage == JoinStage.AwaitingName)
+                {
+                    Close(WebSocketCloseStatus.PolicyViolation, "No name sent in time.", NameTimeoutFrame);
+                }
+            });
+
+            while (!_closing.IsCancellationRequested)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == _options.MaxFrameBytes)
+                    {
+                        Close(WebSocketCloseStatus.MessageTooBig, "Frame too large.", FrameTooLargeFrame);
+                        return;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxFrameBytes - length), _closing.Token);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    Close(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not supported.", BinaryFrame);
+                    return;
+                }
+
+                if (_stage == JoinStage.AwaitingName)
+                {
+                    await ReceiveNameAsync(buffer.AsSpan(0, length));
+                }
+                else
+                {
+                    await ReceiveMessageAsync(buffer.AsSpan(0, length));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private Task ReceiveNameAsync(ReadOnlySpan<byte> frame)
+    {
+        if (!TryReadField(frame, "name"u8, out var name, out var notString))
+        {
+            Send(NotAnObjectFrame);
+            return Task.CompletedTask;
+        }
+
+        if (notString)
+        {
+            Send(NameNotStringFrame);
+            return Task.CompletedTask;
+        }
+
+        if (string.IsNullOrEmpty(name))
+        {
+            name = "anonymous";
+        }
+
+        if (name.Length > _options.MaxNameLength)
+        {
+            Close(WebSocketCloseStatus.MessageTooBig, "Name too long.", NameTooLongFrame);
+            return Task.CompletedTask;
+        }
+
+        return JoinAsync(name);
+    }
+
+    private async Task JoinAsync(string name)
+    {
+        _name = name;
+        _stage = JoinStage.Joining;
+        _buffered = [];
+        _subscription = _registry.Acquire(_room);
+
+        // The limiter's verdict for this IP is fetched alongside the join, so a client that hops to a
+        // new socket or room does not start with a clean slate.
+        var cooldown = _options.RateLimitEnabled ? FetchCooldownAsync() : Task.CompletedTask;
+        RoomSnapshot snapshot;
+        try
+        {
+            snapshot = await _subscription.JoinAsync(this, new RoomMember(_sessionId, name));
+        }
+        catch (Exception exception)
+        {
+            LogJoinFailed(_logger, exception, _room);
+            Close(WebSocketCloseStatus.InternalServerError, "Join failed.", JoinFailedFrame);
+            return;
+        }
+
+        lock (_joinLock)
+        {
+            foreach (var frame in snapshot.Roster)
+            {
+                Send(frame);
+            }
+
+            foreach (var frame in snapshot.History)
+            {
+                Send(frame);
+            }
+
+            var buffered = _buffered;
+            _buffered = null;
+            _ownJoinEpoch = snapshot.Epoch;
+            _ownJoinSequence = snapshot.Sequence + 1;
+            _stage = JoinStage.AwaitingOwnJoined;
+            foreach (var (epoch, sequence, frame) in buffered)
+            {
+                // Events up to the snapshot are already in the roster and history.
+                if (epoch != snapshot.Epoch || sequence > snapshot.Sequence)
+                {
+                    DeliverWhileJoining(epoch, sequence, frame);
+                }
+            }
+        }
+
+        await cooldown;
+    }
+
+    private void DeliverWhileJoining(long epoch, long sequence, byte[] frame)
+    {
+        switch (_stage)
+        {
+            case JoinStage.Joining:
+                _buffered!.Add((epoch, sequence, frame));
+                break;
+            case JoinStage.AwaitingOwnJoined:
+                Send(frame);
+                if (epoch == _ownJoinEpoch && sequence == _ownJoinSequence)
+                {
+                    Send(ChatFrames.Ready);
+                    _stage = JoinStage.Live;
+                }
+
+                break;
+            case JoinStage.Live:
+                Send(frame);
+                break;
+        }
+    }
+
+    private Task ReceiveMessageAsync(ReadOnlySpan<byte> frame)
+    {
+        if (!TryReadField(frame, "message"u8, out var message, out var notString))
+        {
+            Send(NotAnObjectFrame);
+        }
+        else if (notString || message is null)
+        {
+            Send(MessageNotStringFrame);
+        }
+        else if (message.Length > _options.MaxMessageLength)
+        {
+            Send(MessageTooLongFrame);
+        }
+        else if (!TryPassRateLimit())
+        {
+            Send(RateLimitedFrame);
+        }
+        else
+        {
+            return PostAsync(message);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task PostAsync(string message)
+    {
+        try
+        {
+            await _cluster.GetGrain<IRoomGrain>(_room).Post(_name!, message);
+        }
+        catch (Exception exception)
+        {
+            LogPostFailed(_logger, exception, _room);
+            Send(NotStoredFrame);
+        }
+    }
+
+    /// <summary>
+    /// Reads one top-level string property of a JSON object. False when the frame is not a JSON object;
+    /// a missing property gives null.
+    /// </summary>
+    private static bool TryReadField(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> property, out string? value, out bool notString)
+    {
+        value = null;
+        notString = false;
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var matches = reader.ValueTextEquals(property);
+                reader.Read();
+                if (matches)
+                {
+                    notString = reader.TokenType != JsonTokenType.String && reader.TokenType != JsonTokenType.Null;
+                    value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+
+                reader.Skip();
+            }
+
+            // Reading to the end rejects truncated objects and trailing garbage.
+            while (reader.Read())
+            {
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private bool TryPassRateLimit()
+    {
+        if (!_options.RateLimitEnabled)
+        {
+            return true;
+        }
+
+        // Optimistic, as in the original: the session's own cooldown answers at once, and the shared
+        // per-IP limiter is told in the background, so it is never on the message's path.
+        if (Environment.TickCount64 < Volatile.Read(ref _cooldownUntil))
+        {
+            return false;
+        }
+
+        _ = SpendAsync();
+        return true;
+    }
+
+    private async Task SpendAsync()
+    {
+        try
+        {
+            ExtendCooldown(await _cluster.GetGrain<IRateLimiterGrain>(_clientAddress.ToString()).Spend());
+        }
+        catch (Exception exception)
+        {
+            LogRateLimiterFailed(_logger, exception);
+        }
+    }
+
+    private async Task FetchCooldownAsync()
+    {
+        try
+        {
+            ExtendCooldown(await _cluster.GetGrain<IRateLimiterGrain>(_clientAddress.ToString()).GetCooldown());
+        }
+        catch (Exception exception)
+        {
+            LogRateLimiterFailed(_logger, exception);
+        }
+    }
+
+    private void ExtendCooldown(TimeSpan cooldown)
+    {
+        var until = Environment.TickCount64 + (long)cooldown.TotalMilliseconds;
+        var current = Volatile.Read(ref _cooldownUntil);
+        while (until > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _cooldownUntil, until, current);
+            if (seen == current)
+            {
+                break;
+            }
+
+            current = seen;
+        }
+    }
+
+    private void Send(byte[] frame)
+    {
+        if (!_outbox.Writer.TryWrite(frame) && !_closing.IsCancellationRequested && _closeStatus is null)
+        {
+            LogSendQueueFull(_logger, _room, _options.SendQueueLimit);
+            Close(WebSocketCloseStatus.PolicyViolation, "Too slow.", null);
+        }
+    }
+
+    /// <summary>
+    /// Ends the session: the error frame (if any) and everything queued before it are flushed, then the
+    /// close frame is sent. The first close wins.
+    /// </summary>
+    private void Close(WebSocketCloseStatus status, string? description, byte[]? errorFrame)
+    {
+        lock (_outbox)
+        {
+            if (_closeStatus is not null)
+            {
+                return;
+            }
+
+            _closeStatus = status;
+            _closeDescription = description;
+            if (errorFrame is not null)
+            {
+                _outbox.Writer.TryWrite(errorFrame);
+            }
+
+            _outbox.Writer.TryComplete();
+        }
+
+        // Stop reading; and if the peer does not take the rest within the close timeout, drop it.
+        _closing.CancelAfter(_options.CloseTimeout);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        try
+        {
+            var reader = _outbox.Reader;
+            while (await reader.WaitToReadAsync(_closing.Token))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _closing.Token);
+                }
+            }
+
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync(_closeStatus ?? WebSocketCloseStatus.NormalClosure, _closeDescription, _closing.Token);
+            }
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            _socket.Abort();
+        }
+    }
+
+    private async Task LeaveRoomAsync()
+    {
+        if (_subscription is not { } subscription)
+        {
+            return;
+        }
+
+        _subscription = null;
+        try
+        {
+            await subscription.LeaveAsync(this, _sessionId);
+        }
+        catch (Exception exception)
+        {
+            // The room drops the member anyway at the next renewal, which no longer lists it.
+            LogLeaveFailed(_logger, exception, _room);
+        }
+        finally
+        {
+            _registry.Release(subscription);
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Joining room {Room} failed")]
+    private static partial void LogJoinFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Posting to room {Room} failed")]
+    private static partial void LogPostFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Leaving room {Room} failed")]
+    private static partial void LogLeaveFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "A socket in room {Room} fell {Limit} frames behind and was closed")]
+    private static partial void LogSendQueueFull(ILogger logger, string room, int limit);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "The rate limiter could not be reached")]
+    private static partial void LogRateLimiterFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "Session in room {Room} failed")]
+    private static partial void LogSessionFailed(ILogger logger, Exception exception, string room);
+}

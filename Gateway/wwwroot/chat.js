@@ -1,0 +1,502 @@
+// Chat page client. Speaks the protocol in PROTOCOL.md: first frame {"name"}, then {"message"}
+// frames; the server sends joined / quit / ready / chat messages / error frames.
+// All user-provided text is rendered with textContent, never as HTML.
+'use strict';
+
+(() => {
+  const RATE_LIMIT_ERROR = 'Your IP is being rate-limited, please try again later.';
+  const PRIVATE_ID = /^[0-9a-f]{64}$/;
+  const MAX_ROOM_LENGTH = 32;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 10000;
+  const STICK_THRESHOLD_PX = 40; // "at the bottom" tolerance for the log's scroll position
+  const NAME_COLORS = 8;         // .name-color-0 … .name-color-7 in chat.css
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    joinScreen: $('join-screen'), joinForm: $('join-form'), joinLead: $('join-lead'),
+    nameInput: $('name-input'), roomChoice: $('room-choice'), roomInput: $('room-input'),
+    joinError: $('join-error'), joinButton: $('join-button'), orSeparator: $('or-separator'),
+    createPrivate: $('create-private-button'), otherRoom: $('other-room-button'),
+    chatScreen: $('chat-screen'), roomTitle: $('room-title'), status: $('status'),
+    leave: $('leave-button'), invite: $('invite'), inviteLink: $('invite-link'),
+    copyLink: $('copy-link-button'), log: $('log'), rosterPanel: $('roster-panel'),
+    roster: $('roster'), rosterCount: $('roster-count'),
+    messageForm: $('message-form'), messageInput: $('message-input'),
+  };
+
+  const state = {
+    name: '',
+    room: null,            // the room we are in (or trying to be in), null on the join screen
+    pendingRoom: null,     // room taken from the URL fragment while only the name is asked
+    socket: null,          // the current socket; events of older sockets are ignored
+    ready: false,          // the current socket has received {"ready": true}
+    attempt: 0,            // consecutive failed connections, drives the backoff
+    reconnectTimer: null,
+    lastTimestamp: 0,      // newest chat message shown, for de-duplication
+    roster: new Map(),     // name -> number of sessions with that name
+    welcomed: false,
+    connectionLost: false, // a "connection lost" line is in the log for the current outage
+    lastError: null,       // last error text shown during an outage, to avoid repeating it
+    stickToBottom: true,
+  };
+
+  // ---- Rooms and the URL fragment ---------------------------------------------------------
+
+  function normalizeRoom(raw) {
+    // A '/' would reach the server as %2F, which is not decoded in paths: keep names simple.
+    let room = raw.trim().replace(/\//g, '-');
+    if (/^[0-9a-f]{64}$/i.test(room)) room = room.toLowerCase();
+    return room;
+  }
+
+  function roomProblem(room) {
+    if (!room) return 'Please enter a room name.';
+    if (room.length > MAX_ROOM_LENGTH && !PRIVATE_ID.test(room)) {
+      return `Room names are at most ${MAX_ROOM_LENGTH} characters.`;
+    }
+    return null;
+  }
+
+  function roomFromHash() {
+    let raw = location.hash.slice(1);
+    try { raw = decodeURIComponent(raw); } catch { /* malformed escape: use it as it is */ }
+    return normalizeRoom(raw);
+  }
+
+  const isPrivate = (room) => PRIVATE_ID.test(room);
+  const roomLabel = (room) => (isPrivate(room) ? 'the private room' : '#' + room);
+  const inviteUrl = (room) => location.origin + location.pathname + location.search + '#' + room;
+
+  // ---- Join screen ------------------------------------------------------------------------
+
+  function showJoinScreen(problem) {
+    const room = roomFromHash();
+    state.pendingRoom = room && !roomProblem(room) ? room : null;
+    const pending = state.pendingRoom !== null;
+    ui.roomChoice.hidden = pending;
+    ui.orSeparator.hidden = pending;
+    ui.createPrivate.hidden = pending;
+    ui.otherRoom.hidden = !pending;
+    ui.joinButton.textContent = pending ? 'Join' : 'Join room';
+    ui.joinLead.textContent = pending
+      ? `Enter your name to join ${roomLabel(state.pendingRoom)}.`
+      : 'Pick a name, then join a public room or create a private one.';
+    if (!problem && room && !pending) problem = roomProblem(room);
+    setJoinError(problem || null);
+    ui.chatScreen.hidden = true;
+    ui.joinScreen.hidden = false;
+    document.title = 'Chat';
+    ui.nameInput.focus();
+  }
+
+  function setJoinError(text, focusInput) {
+    ui.joinError.hidden = !text;
+    ui.joinError.textContent = text || '';
+    if (focusInput) focusInput.focus();
+  }
+
+  function takeName() {
+    const name = ui.nameInput.value.trim();
+    if (!name) { setJoinError('Please enter a name.', ui.nameInput); return null; }
+    try { localStorage.setItem('chat.name', name); } catch { /* storage may be disabled */ }
+    return name;
+  }
+
+  ui.joinForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    // Enter in the name field moves on to the room field instead of complaining about it.
+    if (!state.pendingRoom && document.activeElement === ui.nameInput &&
+        ui.nameInput.value.trim() && !ui.roomInput.value.trim()) {
+      setJoinError(null, ui.roomInput);
+      return;
+    }
+    const name = takeName();
+    if (!name) return;
+    const room = state.pendingRoom || normalizeRoom(ui.roomInput.value);
+    const problem = roomProblem(room);
+    if (problem) { setJoinError(problem, ui.roomInput); return; }
+    state.name = name;
+    enterRoom(room);
+  });
+
+  ui.createPrivate.addEventListener('click', async () => {
+    const name = takeName();
+    if (!name) return;
+    const label = ui.createPrivate.textContent;
+    ui.createPrivate.disabled = true;
+    ui.createPrivate.textContent = 'Creating…';
+    try {
+      const response = await fetch('api/room', { method: 'POST' });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      const id = (await response.text()).trim();
+      if (!PRIVATE_ID.test(id)) throw new Error('the server sent an unexpected answer');
+      state.name = name;
+      enterRoom(id);
+    } catch (err) {
+      setJoinError(`Could not create a private room: ${err.message}.`);
+    } finally {
+      ui.createPrivate.disabled = false;
+      ui.createPrivate.textContent = label;
+    }
+  });
+
+  ui.otherRoom.addEventListener('click', () => {
+    history.pushState(null, '', location.pathname + location.search);
+    showJoinScreen();
+    ui.roomInput.focus();
+  });
+
+  // ---- Entering and leaving a room --------------------------------------------------------
+
+  function enterRoom(room) {
+    closeSocket();
+    state.room = room;
+    state.lastTimestamp = 0;
+    state.welcomed = false;
+    state.connectionLost = false;
+    state.lastError = null;
+    state.attempt = 0;
+    state.stickToBottom = true;
+    ui.log.replaceChildren();
+    clearRoster();
+    // Set state.room first so that the hashchange this causes is recognised as ours.
+    if (roomFromHash() !== room) location.hash = encodeURIComponent(room);
+
+    ui.roomTitle.textContent = isPrivate(room) ? 'Private room' : '#' + room;
+    document.title = (isPrivate(room) ? 'Private room' : '#' + room) + ' · Chat';
+    ui.invite.hidden = !isPrivate(room);
+    if (isPrivate(room)) {
+      ui.inviteLink.href = inviteUrl(room);
+      ui.inviteLink.textContent = inviteUrl(room);
+    }
+    ui.joinScreen.hidden = true;
+    ui.chatScreen.hidden = false;
+    ui.messageInput.focus();
+    connect();
+  }
+
+  function leaveRoom() {
+    closeSocket();
+    state.room = null;
+    clearRoster();
+  }
+
+  ui.leave.addEventListener('click', () => {
+    leaveRoom();
+    history.pushState(null, '', location.pathname + location.search);
+    showJoinScreen();
+  });
+
+  // Back/forward or an edited fragment: follow it.
+  window.addEventListener('hashchange', () => {
+    const room = roomFromHash();
+    if (room === (state.room || '')) return;
+    if (room && !roomProblem(room) && state.name) { enterRoom(room); return; }
+    leaveRoom();
+    showJoinScreen();
+  });
+
+  // ---- The socket -------------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host +
+      '/api/room/' + encodeURIComponent(state.room) + '/websocket';
+    const ws = new WebSocket(url);
+    state.socket = ws;
+    state.ready = false;
+    setStatus(state.connectionLost ? 'reconnecting' : 'connecting');
+
+    ws.addEventListener('open', () => {
+      if (ws !== state.socket) return;
+      // The server re-sends {"joined"} for everyone present, so the roster starts over.
+      clearRoster();
+      ws.send(JSON.stringify({ name: state.name }));
+    });
+    ws.addEventListener('message', (event) => {
+      if (ws === state.socket) handleFrame(event.data);
+    });
+    ws.addEventListener('close', (event) => {
+      if (ws === state.socket) handleClose(event);
+    });
+  }
+
+  function closeSocket() {
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+    const ws = state.socket;
+    state.socket = null; // from now on its events are ignored
+    state.ready = false;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'Leaving');
+  }
+
+  function handleClose(event) {
+    state.socket = null;
+    state.ready = false;
+    ui.rosterPanel.classList.add('stale');
+    const nameRefused = event.code === 1009 || (event.code === 1008 && /name/i.test(event.reason));
+    if (nameRefused) {
+      // Reconnecting with the same name would be refused again.
+      setStatus('disconnected');
+      const reason = (event.reason || 'the server refused this name').replace(/\.$/, '');
+      const line = addSystem(`Disconnected: ${reason}. `);
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link';
+      button.textContent = 'Choose another name';
+      button.addEventListener('click', () => { leaveRoom(); showJoinScreen(); });
+      line.append(button);
+      return;
+    }
+    if (!state.connectionLost) {
+      state.connectionLost = true;
+      addSystem('Connection lost. Reconnecting…');
+    }
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    // Exponential backoff with "equal jitter": a random delay in [base/2, base], so that many
+    // clients dropped at the same moment do not all come back at the same moment.
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.attempt);
+    const delay = base / 2 + Math.random() * (base / 2);
+    state.attempt += 1;
+    setStatus('reconnecting');
+    ui.status.title = `Next attempt in ${(delay / 1000).toFixed(1)} s`;
+    state.reconnectTimer = setTimeout(connect, delay);
+  }
+
+  // Back online: no need to wait out the backoff.
+  window.addEventListener('online', () => {
+    if (state.reconnectTimer) connect();
+  });
+
+  function setStatus(kind) {
+    const text = {
+      connecting: 'Connecting…', joining: 'Joining…', connected: 'Connected',
+      reconnecting: 'Reconnecting…', disconnected: 'Disconnected',
+    }[kind];
+    ui.status.dataset.state = kind;
+    ui.status.textContent = text;
+    ui.status.title = '';
+  }
+
+  // ---- Server frames ----------------------------------------------------------------------
+
+  function handleFrame(raw) {
+    let data;
+    try { data = JSON.parse(raw); } catch { return; }
+    if (!data || typeof data !== 'object') return;
+
+    if (typeof data.error === 'string') {
+      showServerError(data.error);
+    } else if ('joined' in data) {
+      const name = String(data.joined);
+      rosterChange(name, +1);
+      if (state.ready) addSystem(`${name} joined`);
+    } else if ('quit' in data) {
+      const name = String(data.quit);
+      rosterChange(name, -1);
+      if (state.ready) addSystem(`${name} left`);
+    } else if (data.ready === true) {
+      onReady();
+    } else if ('message' in data) {
+      onChatMessage(data);
+    }
+  }
+
+  function onReady() {
+    state.ready = true;
+    // Reset the backoff only now: a server that accepts the socket and closes it right away
+    // (error + 1011) must not make us retry at full speed.
+    state.attempt = 0;
+    state.lastError = null;
+    setStatus('connected');
+    if (!state.welcomed) {
+      state.welcomed = true;
+      addSystem(`Welcome to ${roomLabel(state.room)}, ${state.name}! Say hi.`);
+    } else if (state.connectionLost) {
+      addSystem('Reconnected.');
+    }
+    state.connectionLost = false;
+  }
+
+  function onChatMessage(data) {
+    const timestamp = Number(data.timestamp);
+    // History is re-sent on every (re)connect: show only messages newer than the last one shown.
+    if (!Number.isFinite(timestamp) || timestamp <= state.lastTimestamp) return;
+    state.lastTimestamp = timestamp;
+    appendToLog(renderMessage(String(data.name ?? ''), String(data.message), timestamp));
+  }
+
+  function showServerError(text) {
+    if (text === RATE_LIMIT_ERROR) {
+      const last = ui.log.lastElementChild;
+      if (last && last.classList.contains('rate-limit')) {
+        last.dataset.repeat = String(Number(last.dataset.repeat || 1) + 1);
+        return;
+      }
+      addError('Slow down! Your last message was not sent. After a few quick messages ' +
+        'you can send about one every 5 seconds.', 'rate-limit');
+      return;
+    }
+    // While the connection keeps failing, the same error would come back with every attempt.
+    if (!state.ready && text === state.lastError) return;
+    state.lastError = text;
+    addError(text);
+  }
+
+  // ---- Log --------------------------------------------------------------------------------
+
+  function renderMessage(name, text, timestamp) {
+    const item = document.createElement('div');
+    item.className = 'message';
+    if (name === state.name) item.classList.add('own');
+    item.dataset.timestamp = String(timestamp);
+
+    const header = document.createElement('div');
+    header.className = 'message-header';
+    const nameEl = document.createElement('span');
+    nameEl.className = 'message-name name-color-' + colorIndex(name);
+    nameEl.textContent = name;
+    const date = new Date(timestamp);
+    const time = document.createElement('time');
+    time.className = 'message-time';
+    time.dateTime = date.toISOString();
+    time.title = date.toLocaleString();
+    time.textContent = String(date.getHours()).padStart(2, '0') + ':' +
+      String(date.getMinutes()).padStart(2, '0');
+    header.append(nameEl, time);
+
+    const body = document.createElement('div');
+    body.className = 'message-text';
+    body.textContent = text;
+    item.append(header, body);
+    return item;
+  }
+
+  function colorIndex(name) {
+    let hash = 0;
+    for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+    return hash % NAME_COLORS;
+  }
+
+  function addSystem(text) {
+    const line = document.createElement('div');
+    line.className = 'system';
+    line.textContent = text;
+    appendToLog(line);
+    return line;
+  }
+
+  function addError(text, extraClass) {
+    const line = document.createElement('div');
+    line.className = 'error';
+    if (extraClass) line.classList.add(extraClass);
+    line.setAttribute('role', 'alert');
+    line.textContent = text;
+    appendToLog(line);
+    return line;
+  }
+
+  function appendToLog(node) {
+    ui.log.append(node);
+    if (state.stickToBottom) scrollToBottom();
+  }
+
+  function scrollToBottom() {
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  // Remember whether the user is at the bottom: new messages then keep the view at the bottom,
+  // otherwise the position is left alone.
+  ui.log.addEventListener('scroll', () => {
+    const { scrollHeight, scrollTop, clientHeight } = ui.log;
+    state.stickToBottom = scrollHeight - scrollTop - clientHeight < STICK_THRESHOLD_PX;
+  });
+  // The log also shrinks (phone keyboard, window resize): keep the bottom in view then too.
+  if ('ResizeObserver' in window) {
+    new ResizeObserver(() => { if (state.stickToBottom) scrollToBottom(); }).observe(ui.log);
+  }
+
+  // ---- Roster -----------------------------------------------------------------------------
+
+  function clearRoster() {
+    state.roster.clear();
+    renderRoster();
+  }
+
+  function rosterChange(name, delta) {
+    // The same name may be present several times (several tabs or people): count sessions.
+    const count = (state.roster.get(name) || 0) + delta;
+    if (count > 0) state.roster.set(name, count); else state.roster.delete(name);
+    renderRoster();
+  }
+
+  function renderRoster() {
+    ui.rosterPanel.classList.remove('stale');
+    const names = [...state.roster.keys()]
+      .sort((a, b) => a.localeCompare(b, undefined, { sensitivity: 'base', numeric: true }));
+    ui.roster.replaceChildren(...names.map((name) => {
+      const li = document.createElement('li');
+      li.textContent = name;
+      li.dataset.count = String(state.roster.get(name));
+      if (name === state.name) li.classList.add('me');
+      return li;
+    }));
+    let total = 0;
+    for (const count of state.roster.values()) total += count;
+    ui.rosterCount.textContent = total ? String(total) : '';
+  }
+
+  // ---- Sending ----------------------------------------------------------------------------
+
+  ui.messageForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = ui.messageInput.value;
+    if (!text.trim()) return;
+    const ws = state.socket;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      // Keep the text in the box; it can be sent once we are back.
+      const last = ui.log.lastElementChild;
+      if (!last || !last.classList.contains('not-connected')) {
+        addError('Not connected right now: your message is kept in the box. Try again in a moment.',
+          'not-connected');
+      }
+      return;
+    }
+    ws.send(JSON.stringify({ message: text }));
+    ui.messageInput.value = '';
+    // Sending means the user wants to see the conversation's end, including their own message.
+    state.stickToBottom = true;
+    scrollToBottom();
+  });
+
+  // ---- Invite link ------------------------------------------------------------------------
+
+  ui.copyLink.addEventListener('click', async () => {
+    const link = ui.inviteLink.href;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(link);
+      copied = true;
+    } catch {
+      // The async clipboard needs a secure context; fall back to selecting the link text.
+      const range = document.createRange();
+      range.selectNodeContents(ui.inviteLink);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      try { copied = document.execCommand('copy'); } catch { copied = false; }
+    }
+    ui.copyLink.textContent = copied ? 'Copied!' : 'Press Ctrl+C to copy';
+    setTimeout(() => { ui.copyLink.textContent = 'Copy link'; }, 2000);
+  });
+
+  // ---- Start ------------------------------------------------------------------------------
+
+  try { ui.nameInput.value = localStorage.getItem('chat.name') || ''; } catch { /* ignore */ }
+  showJoinScreen();
+})();

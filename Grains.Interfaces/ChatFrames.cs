@@ -1,0 +1,54 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Chat.Orleans;
+
+/// <summary>
+/// The server-to-client frames of the protocol, as UTF-8 JSON. Frames are built once and the same
+/// bytes go to every recipient.
+/// </summary>
+public static class ChatFrames
+{
+    public static readonly byte[] Ready = """{"ready":true}"""u8.ToArray();
+
+    public static byte[] Message(string name, string message, long timestamp) =>
+        Write((name, message, timestamp), static (writer, m) =>
+        {
+            writer.WriteString("name"u8, m.name);
+            writer.WriteString("message"u8, m.message);
+            writer.WriteNumber("timestamp"u8, m.timestamp);
+        });
+
+    public static byte[] Joined(string name) => Write(name, static (writer, n) => writer.WriteString("joined"u8, n));
+
+    public static byte[] Quit(string name) => Write(name, static (writer, n) => writer.WriteString("quit"u8, n));
+
+    public static byte[] Error(string text) => Write(text, static (writer, t) => writer.WriteString("error"u8, t));
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static byte[] Write<TState>(TState state, Action<Utf8JsonWriter, TState> writeProperties)
+    {
+        // One reusable buffer and writer per thread: the only allocation left is the frame itself.
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions
+        {
+            SkipValidation = true,
+            // Frames are parsed by JSON.parse, never pasted into HTML, so HTML-sensitive characters and
+            // non-ASCII text need no escaping; this keeps frames small.
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        });
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writeProperties(writer, state);
+        writer.WriteEndObject();
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,40 @@
+namespace Chat.Orleans;
+
+/// <summary>
+/// One chat room: the single owner of its members, ordering, timestamps and history.
+/// Public rooms are keyed by name, private rooms by their 64-hex id.
+/// </summary>
+/// <remarks>
+/// Every call from a gateway carries that gateway's subscription <c>version</c>, which grows with each
+/// change of its local member list; the room uses it to ignore a renewal that was overtaken by a newer
+/// join or leave, so a late renewal never evicts a member who has just joined.
+/// </remarks>
+[Alias("chat.IRoomGrain")]
+public interface IRoomGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Adds a named member and announces it with a <c>joined</c> event. The returned snapshot holds the
+    /// roster and history as they stood just before that event, so the gateway can order what it owes
+    /// the new session without gaps or doubles.
+    /// </summary>
+    [Alias("Join")]
+    Task<RoomSnapshot> Join(GatewaySubscription subscription, RoomMember member);
+
+    /// <summary>Removes a member (socket closed or broken) and announces it with a <c>quit</c> event.</summary>
+    [Alias("Leave")]
+    Task Leave(Guid gatewayId, long version, long sessionId);
+
+    /// <summary>
+    /// Stores a message and relays it to every member, in that order. Completes with the message's
+    /// timestamp once it is durably stored; fails when it could not be stored (and then it was not relayed).
+    /// </summary>
+    [Alias("Post")]
+    Task<long> Post(string name, string message);
+
+    /// <summary>
+    /// Keeps a gateway's subscription alive and carries its member list, so that a room re-activated
+    /// elsewhere regains its subscribers and roster without any client noticing.
+    /// </summary>
+    [Alias("Renew")]
+    Task Renew(GatewaySubscription subscription, RoomMember[] members);
+}

@@ -1,0 +1,277 @@
+using Chat.Orleans.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace Chat.Orleans.Grains.Rooms;
+
+/// <summary>
+/// One chat room. It decides membership, order and timestamps alone; messages are relayed only after
+/// the message log has stored them, and each event goes once to each subscribed gateway.
+/// </summary>
+/// <remarks>
+/// Reentrant so that messages arriving while a write is in flight join the next batch of the message
+/// log instead of waiting a round trip each. Every state change below happens between awaits, so the
+/// room stays single-threaded in effect.
+/// </remarks>
+[Reentrant]
+public sealed partial class RoomGrain(
+    [PersistentState("room", "rooms")] IPersistentState<RoomState> state,
+    MessageLog messageLog,
+    IOptions<RoomOptions> options,
+    ILogger<RoomGrain> logger) : Grain, IRoomGrain
+{
+    private readonly RoomOptions _options = options.Value;
+    private readonly Dictionary<Guid, GatewayLink> _gateways = [];
+    private readonly Queue<byte[]> _history = new();
+
+    // Identifies this activation, so that gateways can tell a re-activated room's event numbers
+    // from the old ones.
+    private readonly long _epoch = Random.Shared.NextInt64(1, long.MaxValue);
+    private long _sequence;
+    private long _lastTimestamp;
+    private long _messagesStored;
+    private int _memberCount;
+
+    private string Room => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var latest = await messageLog.ReadLatestAsync(Room, _options.HistoryLength, cancellationToken);
+        foreach (var message in latest)
+        {
+            _history.Enqueue(ChatFrames.Message(message.Name, message.Message, message.Timestamp));
+        }
+
+        // The log is the truth for the last timestamp; the state covers a log whose tail was deleted.
+        _lastTimestamp = Math.Max(state.State.LastTimestamp, latest.Count > 0 ? latest[^1].Timestamp : 0);
+
+        if (!state.RecordExists)
+        {
+            state.State.Created = DateTimeOffset.UtcNow;
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        var checkPeriod = _options.SubscriptionLease / 3;
+        this.RegisterGrainTimer(ExpireLapsedGateways, checkPeriod, checkPeriod);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_messagesStored == 0)
+        {
+            return;
+        }
+
+        state.State.LastTimestamp = _lastTimestamp;
+        state.State.MessageCount += _messagesStored;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            // Harmless: the next activation reads the last timestamp from the message log.
+            LogStateNotSaved(logger, exception, Room);
+        }
+    }
+
+    public Task<RoomSnapshot> Join(GatewaySubscription subscription, RoomMember member)
+    {
+        var link = Touch(subscription);
+        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), [.. _history]);
+        var entry = new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name));
+        if (link.Members.TryAdd(member.SessionId, entry))
+        {
+            _memberCount++;
+        }
+        else
+        {
+            // Already added silently by a renewal that overtook this join; it is still announced once.
+            link.Members[member.SessionId] = entry;
+        }
+
+        Broadcast(entry.JoinedFrame);
+        LogMemberJoined(logger, member.Name, Room, _memberCount);
+        return Task.FromResult(snapshot);
+    }
+
+    public Task Leave(Guid gatewayId, long version, long sessionId)
+    {
+        if (_gateways.TryGetValue(gatewayId, out var link))
+        {
+            link.Version = Math.Max(link.Version, version);
+            RemoveMember(link, sessionId);
+            if (link.Members.Count == 0)
+            {
+                _gateways.Remove(gatewayId);
+            }
+        }
+
+        DeactivateWhenEmpty();
+        return Task.CompletedTask;
+    }
+
+    public async Task<long> Post(string name, string message)
+    {
+        var timestamp = _lastTimestamp = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastTimestamp + 1);
+        var frame = ChatFrames.Message(name, message, timestamp);
+
+        // The output gate: nobody sees a message that a crash could still lose.
+        await messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message));
+
+        _messagesStored++;
+        if (_history.Count >= _options.HistoryLength && _history.Count > 0)
+        {
+            _history.Dequeue();
+        }
+
+        if (_options.HistoryLength > 0)
+        {
+            _history.Enqueue(frame);
+        }
+
+        Broadcast(frame);
+        return timestamp;
+    }
+
+    public Task Renew(GatewaySubscription subscription, RoomMember[] members)
+    {
+        if (members.Length == 0)
+        {
+            if (_gateways.TryGetValue(subscription.GatewayId, out var empty) && subscription.Version >= empty.Version)
+            {
+                RemoveGateway(empty);
+            }
+
+            DeactivateWhenEmpty();
+            return Task.CompletedTask;
+        }
+
+        // A renewal that a newer join or leave overtook may only add members, never remove them.
+        var current = !_gateways.TryGetValue(subscription.GatewayId, out var existing) || subscription.Version >= existing.Version;
+        var link = Touch(subscription);
+        foreach (var member in members)
+        {
+            // Members this activation does not know were announced by an earlier activation; the
+            // clients already have them on their rosters, so they come back silently.
+            if (link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name))))
+            {
+                _memberCount++;
+            }
+        }
+
+        if (current && link.Members.Count > members.Length)
+        {
+            var listed = new HashSet<long>(members.Length);
+            foreach (var member in members)
+            {
+                listed.Add(member.SessionId);
+            }
+
+            foreach (var sessionId in link.Members.Keys.ToArray())
+            {
+                if (!listed.Contains(sessionId))
+                {
+                    RemoveMember(link, sessionId);
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private GatewayLink Touch(GatewaySubscription subscription)
+    {
+        if (!_gateways.TryGetValue(subscription.GatewayId, out var link))
+        {
+            link = new GatewayLink(subscription.GatewayId, _epoch, _sequence + 1, logger);
+            _gateways.Add(subscription.GatewayId, link);
+        }
+
+        link.Observer = subscription.Observer;
+        link.Version = Math.Max(link.Version, subscription.Version);
+        link.LeaseExpires = Environment.TickCount64 + (long)_options.SubscriptionLease.TotalMilliseconds;
+        return link;
+    }
+
+    private byte[][] RosterFrames()
+    {
+        var roster = new byte[_memberCount][];
+        var i = 0;
+        foreach (var link in _gateways.Values)
+        {
+            foreach (var member in link.Members.Values)
+            {
+                roster[i++] = member.JoinedFrame;
+            }
+        }
+
+        return roster;
+    }
+
+    private void Broadcast(byte[] frame)
+    {
+        _sequence++;
+        foreach (var link in _gateways.Values)
+        {
+            link.Enqueue(frame, _options.MaxPendingEventsPerGateway);
+        }
+    }
+
+    private void RemoveMember(GatewayLink link, long sessionId)
+    {
+        if (link.Members.Remove(sessionId, out var member))
+        {
+            _memberCount--;
+            Broadcast(ChatFrames.Quit(member.Name));
+            LogMemberQuit(logger, member.Name, Room, _memberCount);
+        }
+    }
+
+    private void RemoveGateway(GatewayLink link)
+    {
+        _gateways.Remove(link.GatewayId);
+        foreach (var sessionId in link.Members.Keys.ToArray())
+        {
+            RemoveMember(link, sessionId);
+        }
+    }
+
+    private Task ExpireLapsedGateways(CancellationToken cancellationToken)
+    {
+        var now = Environment.TickCount64;
+        foreach (var link in _gateways.Values.ToArray())
+        {
+            if (link.LeaseExpires < now)
+            {
+                LogGatewayLapsed(logger, link.GatewayId, Room, link.Members.Count);
+                RemoveGateway(link);
+            }
+        }
+
+        DeactivateWhenEmpty();
+        return Task.CompletedTask;
+    }
+
+    private void DeactivateWhenEmpty()
+    {
+        // Like a hibernating Durable Object, an empty room costs nothing; the next join re-activates it.
+        if (_memberCount == 0 && _gateways.Count == 0)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "{Name} joined room {Room} ({Members} members)")]
+    private static partial void LogMemberJoined(ILogger logger, string name, string room, int members);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "{Name} quit room {Room} ({Members} members)")]
+    private static partial void LogMemberQuit(ILogger logger, string name, string room, int members);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Gateway {GatewayId} stopped renewing its subscription to room {Room}; its {Members} members quit")]
+    private static partial void LogGatewayLapsed(ILogger logger, Guid gatewayId, string room, int members);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not save the state of room {Room} on deactivation")]
+    private static partial void LogStateNotSaved(ILogger logger, Exception exception, string room);
+}

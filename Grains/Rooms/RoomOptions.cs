@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Chat.Orleans.Grains.Rooms;
+
+public sealed class RoomOptions
+{
+    public const string Section = "Chat:Room";
+
+    /// <summary>Messages a joining session receives (the protocol says 100).</summary>
+    [Range(0, 10_000)]
+    public int HistoryLength { get; set; } = 100;
+
+    /// <summary>
+    /// How long a gateway's subscription lives without renewal. When it lapses, the gateway is taken
+    /// for dead and its members quit. Gateways renew at a fraction of this.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan SubscriptionLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Events queued for one gateway that has not acknowledged the previous batch. Past this the queue
+    /// is dropped; the gateway sees the gap in sequence numbers and resynchronizes its sessions.
+    /// </summary>
+    [Range(16, 10_000_000)]
+    public int MaxPendingEventsPerGateway { get; set; } = 50_000;
+}

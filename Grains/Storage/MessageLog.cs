@@ -1,0 +1,155 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Chat.Orleans.Grains.Storage;
+
+/// <summary>
+/// The message history in PostgreSQL, one per silo. Appends from all rooms of the silo are gathered
+/// into one INSERT per round trip (group commit): while one write is in flight, newer messages queue
+/// for the next, so a busy silo pays one transaction per batch rather than one per message or room.
+/// </summary>
+public sealed partial class MessageLog : IAsyncDisposable
+{
+    private const string InsertSql = """
+        INSERT INTO chat_messages (room, timestamp_ms, name, message)
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
+        ON CONFLICT DO NOTHING
+        """;
+
+    private const string ReadLatestSql = """
+        SELECT timestamp_ms, name, message FROM (
+            SELECT timestamp_ms, name, message FROM chat_messages
+            WHERE room = $1 ORDER BY timestamp_ms DESC LIMIT $2
+        ) AS latest ORDER BY timestamp_ms
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly MessageLogOptions _options;
+    private readonly ILogger<MessageLog> _logger;
+    private readonly Channel<PendingAppend> _pending =
+        Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private long _roundTrips;
+    private long _messagesStored;
+
+    public MessageLog(NpgsqlDataSource dataSource, IOptions<MessageLogOptions> options, ILogger<MessageLog> logger)
+    {
+        _dataSource = dataSource;
+        _options = options.Value;
+        _logger = logger;
+        _writer = Task.Run(WriteBatchesAsync);
+    }
+
+    /// <summary>Write round trips so far (for benchmarks: round trips per message).</summary>
+    public long RoundTrips => Interlocked.Read(ref _roundTrips);
+
+    public long MessagesStored => Interlocked.Read(ref _messagesStored);
+
+    /// <summary>Completes when the message is durably stored; fails when it could not be.</summary>
+    public Task AppendAsync(StoredMessage message)
+    {
+        var append = new PendingAppend(message);
+        if (!_pending.Writer.TryWrite(append))
+        {
+            append.TrySetException(new ObjectDisposedException(nameof(MessageLog)));
+        }
+
+        return append.Task;
+    }
+
+    /// <summary>The last <paramref name="count"/> messages of a room, oldest first.</summary>
+    public async Task<List<StoredMessage>> ReadLatestAsync(string room, int count, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(ReadLatestSql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var messages = new List<StoredMessage>(count);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new StoredMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return messages;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Let every message already accepted reach the database before the silo goes away.
+        _pending.Writer.TryComplete();
+        await _writer;
+    }
+
+    private async Task WriteBatchesAsync()
+    {
+        var batch = new List<PendingAppend>(_options.MaxBatchSize);
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var append))
+            {
+                batch.Add(append);
+            }
+
+            try
+            {
+                await InsertAsync(batch);
+                Interlocked.Increment(ref _roundTrips);
+                Interlocked.Add(ref _messagesStored, batch.Count);
+                foreach (var append in batch)
+                {
+                    append.TrySetResult();
+                }
+            }
+            catch (Exception exception)
+            {
+                LogBatchFailed(_logger, exception, batch.Count);
+                var failure = new MessageNotStoredException(exception.Message);
+                foreach (var append in batch)
+                {
+                    append.TrySetException(failure);
+                }
+            }
+        }
+    }
+
+    private async Task InsertAsync(List<PendingAppend> batch)
+    {
+        var rooms = new string[batch.Count];
+        var timestamps = new long[batch.Count];
+        var names = new string[batch.Count];
+        var messages = new string[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var message = batch[i].Message;
+            rooms[i] = message.Room;
+            timestamps[i] = message.Timestamp;
+            names[i] = message.Name;
+            messages[i] = message.Message;
+        }
+
+        using var timeout = new CancellationTokenSource(_options.CommandTimeout);
+        await using var command = _dataSource.CreateCommand(InsertSql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = rooms, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = timestamps, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(timeout.Token);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Storing a batch of {Count} messages failed; their senders get an error and nothing of it is relayed")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    /// <summary>A message waiting for its batch; the task completes when that batch has committed.</summary>
+    private sealed class PendingAppend(StoredMessage message)
+        : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public StoredMessage Message { get; } = message;
+    }
+}

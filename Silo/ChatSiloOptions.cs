@@ -1,0 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Chat.Orleans.Silo;
+
+public sealed class ChatSiloOptions
+{
+    public const string Section = "Chat:Silo";
+
+    /// <summary>Silo-to-silo port.</summary>
+    [Range(0, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port the gateways' Orleans clients connect to.</summary>
+    [Range(0, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The address other silos and gateways reach this silo at.</summary>
+    [Required]
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Create or update the database schema at start (idempotent, safe with several silos).</summary>
+    public bool ApplySchema { get; set; } = true;
+}

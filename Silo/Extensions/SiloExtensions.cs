@@ -1,0 +1,65 @@
+using System.Net;
+using Chat.Orleans.Grains.RateLimiting;
+using Chat.Orleans.Grains.Rooms;
+using Chat.Orleans.Grains.Storage;
+using Chat.Orleans.Silo.Schema;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Storage;
+
+namespace Chat.Orleans.Silo.Extensions;
+
+public static class SiloExtensions
+{
+    /// <summary>The grain storage that holds the rooms' small state.</summary>
+    public const string RoomStorage = "rooms";
+
+    /// <summary>The chat silo: schema, message log, grains, ADO.NET clustering and storage on PostgreSQL.</summary>
+    public static IHostApplicationBuilder AddChatSilo(this IHostApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetChatConnectionString();
+        var siloOptions = builder.Configuration.GetSection(ChatSiloOptions.Section).Get<ChatSiloOptions>() ?? new();
+
+        builder.Services.AddOptions<ChatSiloOptions>().BindConfiguration(ChatSiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RoomOptions>().BindConfiguration(RoomOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MessageLogOptions>().BindConfiguration(MessageLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        // Registered before Orleans, so hosted-service order applies the schema before the silo starts.
+        builder.Services.AddHostedService<SchemaInitializer>();
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<MessageLog>();
+
+        // Stored state is written with the Orleans serializer, so type names come from [Alias] and
+        // survive renames of types and assemblies.
+        builder.Services.AddOptions<AdoNetGrainStorageOptions>(RoomStorage)
+            .Configure<IServiceProvider>((options, services) =>
+                options.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services));
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+            silo.ConfigureEndpoints(
+                IPAddress.Parse(siloOptions.AdvertisedAddress),
+                siloOptions.SiloPort,
+                siloOptions.GatewayPort,
+                listenOnAnyHostAddress: true);
+            silo.UseAdoNetClustering(options =>
+            {
+                options.Invariant = "Npgsql";
+                options.ConnectionString = connectionString;
+            });
+            silo.AddAdoNetGrainStorage(RoomStorage, options =>
+            {
+                options.Invariant = "Npgsql";
+                options.ConnectionString = connectionString;
+            });
+        });
+
+        return builder;
+    }
+
+    public static string GetChatConnectionString(this IConfiguration configuration) =>
+        configuration.GetConnectionString("Chat")
+        ?? throw new InvalidOperationException("ConnectionStrings:Chat (env ConnectionStrings__Chat) is not set.");
+}
