@@ -61,6 +61,16 @@ public sealed class GatewayOptions
 
     public string[] TrustedNetworks { get; set; } = [];
 
+    /// <summary>Trust forwarded headers from loopback (a reverse proxy on the same machine).</summary>
+    public bool TrustLoopback { get; set; } = true;
+
+    /// <summary>
+    /// Kernel send buffer per socket in bytes (0: the kernel's auto-tuning). A cap bounds kernel memory
+    /// per socket, and makes a client that stops reading show up in the send queue sooner.
+    /// </summary>
+    [Range(0, 64 * 1024 * 1024)]
+    public int SocketSendBufferBytes { get; set; }
+
     /// <summary>
     /// Base64 key that signs private room ids. When empty, the key is created once in the database and
     /// shared by every gateway from there.

@@ -44,7 +44,9 @@ case "$command" in
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-      port=$(free_port)
+      # A restarted instance keeps its port, so running clients reconnect to it.
+      [ -f "$dir/port" ] || free_port >"$dir/port"
+      port=$(cat "$dir/port")
       as_owner "$pgbin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $sockets" start >/dev/null \
         || { tail -n 20 "$dir/postgres.log" >&2; exit 1; }

@@ -1,6 +1,7 @@
 using System.Net;
 using Chat.Orleans.Gateway.Rooms;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Npgsql;
 using Orleans.Configuration;
 
@@ -21,6 +22,16 @@ public static partial class GatewayExtensions
         builder.Services.AddSingleton<RoomRegistry>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
         builder.AddChatClientAddress(options);
+        if (options.SocketSendBufferBytes > 0)
+        {
+            // Accepted sockets inherit the listening socket's buffer size.
+            builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = endpoint =>
+            {
+                var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                socket.SendBufferSize = options.SocketSendBufferBytes;
+                return socket;
+            });
+        }
 
         // Kestrel serves while the Orleans client is still looking for a silo: hosted services start
         // concurrently, and sockets opened before the client connects get a clear error frame.
@@ -51,8 +62,14 @@ public static partial class GatewayExtensions
     {
         builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
         {
-            // The defaults already trust loopback.
+            // The defaults trust loopback.
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            if (!options.TrustLoopback)
+            {
+                forwarded.KnownProxies.Clear();
+                forwarded.KnownIPNetworks.Clear();
+            }
+
             foreach (var proxy in options.TrustedProxies)
             {
                 forwarded.KnownProxies.Add(IPAddress.Parse(proxy));

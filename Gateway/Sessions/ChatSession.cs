@@ -67,11 +67,7 @@ public sealed partial class ChatSession
         _options = options;
         _logger = logger;
         _sessionId = registry.NewSessionId();
-        _outbox = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SendQueueLimit)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _outbox = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     }
 
     private enum JoinStage
@@ -263,14 +259,16 @@ public sealed partial class ChatSession
 
         lock (_joinLock)
         {
+            // The roster and history are a finite burst owed to this session, so they do not count
+            // against the send queue limit, which is about a reader falling behind the live room.
             foreach (var frame in snapshot.Roster)
             {
-                Send(frame);
+                _outbox.Writer.TryWrite(frame);
             }
 
             foreach (var frame in snapshot.History)
             {
-                Send(frame);
+                _outbox.Writer.TryWrite(frame);
             }
 
             var buffered = _buffered;
@@ -454,10 +452,14 @@ public sealed partial class ChatSession
 
     private void Send(byte[] frame)
     {
-        if (!_outbox.Writer.TryWrite(frame) && !_closing.IsCancellationRequested && _closeStatus is null)
+        if (_outbox.Reader.Count < _options.SendQueueLimit)
+        {
+            _outbox.Writer.TryWrite(frame);
+        }
+        else if (_closeStatus is null)
         {
             LogSendQueueFull(_logger, _room, _options.SendQueueLimit);
-            Close(WebSocketCloseStatus.PolicyViolation, "Too slow.", null);
+            Close(WebSocketCloseStatus.PolicyViolation, "Too slow.", TooSlowFrame);
         }
     }
 

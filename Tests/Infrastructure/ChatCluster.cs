@@ -1,0 +1,95 @@
+namespace Chat.Orleans.Tests.Infrastructure;
+
+/// <summary>
+/// A whole chat service for a test class: its own PostgreSQL, one real silo, one real gateway, and
+/// more of either on demand. Everything it starts, it stops.
+/// </summary>
+public class ChatCluster : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> _started = [];
+    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+
+    public PostgresServer Postgres { get; private set; } = null!;
+
+    public ChatSilo Silo { get; private set; } = null!;
+
+    public ChatGateway Gateway { get; private set; } = null!;
+
+    /// <summary>A cluster client for driving grains directly (the main gateway's).</summary>
+    public IClusterClient Client => Gateway.Client;
+
+    public virtual async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.StartNewAsync();
+        Silo = await StartSiloAsync();
+        Gateway = await StartGatewayAsync();
+    }
+
+    public async Task<ChatSilo> StartSiloAsync(Action<IDictionary<string, string?>>? configure = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
+            ["Orleans:ClusterId"] = _clusterId,
+            ["Chat:Silo:SiloPort"] = FreePort.Next().ToString(),
+            ["Chat:Silo:GatewayPort"] = FreePort.Next().ToString(),
+        };
+        ConfigureSilo(settings);
+        configure?.Invoke(settings);
+        var silo = await ChatSilo.StartAsync(settings);
+        _started.Add(silo);
+        return silo;
+    }
+
+    public async Task<ChatGateway> StartGatewayAsync(Action<IDictionary<string, string?>>? configure = null, bool waitForCluster = true)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
+            ["Orleans:ClusterId"] = _clusterId,
+        };
+        ConfigureGateway(settings);
+        configure?.Invoke(settings);
+        var gateway = waitForCluster ? await ChatGateway.StartAsync(settings) : await ChatGateway.StartServingAsync(settings);
+        _started.Add(gateway);
+        return gateway;
+    }
+
+    /// <summary>Replaces the main silo and gateway by new processes' worth of state (a full restart).</summary>
+    public async Task RestartAsync()
+    {
+        await Gateway.StopAsync();
+        await Silo.StopAsync();
+        Silo = await StartSiloAsync();
+        Gateway = await StartGatewayAsync();
+    }
+
+    public Task<TestChatClient> ConnectAsync(string room, string? forwardedFor = null) =>
+        TestChatClient.ConnectAsync(Gateway.WebSocketUri(room), forwardedFor);
+
+    public async Task<TestChatClient> JoinAsync(string room, string name, string? forwardedFor = null)
+    {
+        var client = await ConnectAsync(room, forwardedFor);
+        await client.JoinAsync(name);
+        return client;
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        for (var i = _started.Count - 1; i >= 0; i--)
+        {
+            await _started[i].DisposeAsync();
+        }
+
+        await Postgres.DisposeAsync();
+    }
+
+    /// <summary>Test-friendly defaults; a subclass may change them.</summary>
+    protected virtual void ConfigureSilo(IDictionary<string, string?> settings)
+    {
+    }
+
+    protected virtual void ConfigureGateway(IDictionary<string, string?> settings)
+    {
+    }
+}

@@ -1,0 +1,2 @@
+global using Chat.Orleans.Tests.Infrastructure;
+global using Xunit;
