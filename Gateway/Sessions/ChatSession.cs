@@ -47,6 +47,9 @@ public sealed partial class ChatSession
     private RoomSubscription? _subscription;
     private string? _name;
     private long _cooldownUntil;
+
+    // Frames in the outbox; counted by hand because the single-reader channel cannot count.
+    private int _queued;
     private WebSocketCloseStatus? _closeStatus;
     private string? _closeDescription;
 
@@ -263,12 +266,12 @@ public sealed partial class ChatSession
             // against the send queue limit, which is about a reader falling behind the live room.
             foreach (var frame in snapshot.Roster)
             {
-                _outbox.Writer.TryWrite(frame);
+                Send(frame, exempt: true);
             }
 
             foreach (var frame in snapshot.History)
             {
-                _outbox.Writer.TryWrite(frame);
+                Send(frame, exempt: true);
             }
 
             var buffered = _buffered;
@@ -450,13 +453,16 @@ public sealed partial class ChatSession
         }
     }
 
-    private void Send(byte[] frame)
+    private void Send(byte[] frame, bool exempt = false)
     {
-        if (_outbox.Reader.Count < _options.SendQueueLimit)
+        if (Interlocked.Increment(ref _queued) <= _options.SendQueueLimit || exempt)
         {
             _outbox.Writer.TryWrite(frame);
+            return;
         }
-        else if (_closeStatus is null)
+
+        Interlocked.Decrement(ref _queued);
+        if (_closeStatus is null)
         {
             LogSendQueueFull(_logger, _room, _options.SendQueueLimit);
             Close(WebSocketCloseStatus.PolicyViolation, "Too slow.", TooSlowFrame);
@@ -480,6 +486,7 @@ public sealed partial class ChatSession
             _closeDescription = description;
             if (errorFrame is not null)
             {
+                Interlocked.Increment(ref _queued);
                 _outbox.Writer.TryWrite(errorFrame);
             }
 
@@ -499,6 +506,7 @@ public sealed partial class ChatSession
             {
                 while (reader.TryRead(out var frame))
                 {
+                    Interlocked.Decrement(ref _queued);
                     await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _closing.Token);
                 }
             }
