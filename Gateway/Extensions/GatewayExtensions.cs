@@ -68,6 +68,9 @@ public static partial class GatewayExtensions
             {
                 forwarded.KnownProxies.Clear();
                 forwarded.KnownIPNetworks.Clear();
+#pragma warning disable ASPDEPR005 // The obsolete list still holds the loopback default and is still consulted.
+                forwarded.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005
             }
 
             foreach (var proxy in options.TrustedProxies)
@@ -85,6 +88,14 @@ public static partial class GatewayExtensions
     public static WebApplication UseChatClientAddress(this WebApplication app)
     {
         var forwarded = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
+#pragma warning disable ASPDEPR005
+        if (forwarded.KnownProxies.Count == 0 && forwarded.KnownIPNetworks.Count == 0 && forwarded.KnownNetworks.Count == 0)
+#pragma warning restore ASPDEPR005
+        {
+            // No trusted proxy at all. (The middleware would read empty lists as "trust everyone".)
+            return app;
+        }
+
         app.Use((context, next) =>
         {
             if (context.Request.Headers.TryGetValue("CF-Connecting-IP", out var header)
