@@ -98,7 +98,7 @@ public sealed partial class MessageLog : IAsyncDisposable
 
             try
             {
-                await InsertAsync(batch);
+                await InsertWithRetryAsync(batch);
                 Interlocked.Increment(ref _roundTrips);
                 Interlocked.Add(ref _messagesStored, batch.Count);
                 foreach (var append in batch)
@@ -115,6 +115,23 @@ public sealed partial class MessageLog : IAsyncDisposable
                     append.TrySetException(failure);
                 }
             }
+        }
+    }
+
+    private async Task InsertWithRetryAsync(List<PendingAppend> batch)
+    {
+        try
+        {
+            await InsertAsync(batch);
+        }
+        catch (NpgsqlException exception) when (exception.IsTransient)
+        {
+            // After a database restart the pool still holds dead connections, and the first command on
+            // one fails. One retry on a fresh connection is safe: the primary key makes the insert
+            // idempotent (ON CONFLICT DO NOTHING).
+            LogBatchRetried(_logger, exception, batch.Count);
+            _dataSource.Clear();
+            await InsertAsync(batch);
         }
     }
 
@@ -145,6 +162,9 @@ public sealed partial class MessageLog : IAsyncDisposable
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Storing a batch of {Count} messages failed; their senders get an error and nothing of it is relayed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Storing a batch of {Count} messages failed once; retrying on a fresh connection")]
+    private static partial void LogBatchRetried(ILogger logger, Exception exception, int count);
 
     /// <summary>A message waiting for its batch; the task completes when that batch has committed.</summary>
     private sealed class PendingAppend(StoredMessage message)
