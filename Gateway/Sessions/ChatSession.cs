@@ -50,6 +50,7 @@ public sealed partial class ChatSession
 
     // Frames in the outbox; counted by hand because the single-reader channel cannot count.
     private int _queued;
+    private int _queueLimit;
     private WebSocketCloseStatus? _closeStatus;
     private string? _closeDescription;
 
@@ -71,6 +72,7 @@ public sealed partial class ChatSession
         _logger = logger;
         _sessionId = registry.NewSessionId();
         _outbox = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+        _queueLimit = options.SendQueueLimit;
     }
 
     private enum JoinStage
@@ -262,16 +264,17 @@ public sealed partial class ChatSession
 
         lock (_joinLock)
         {
-            // The roster and history are a finite burst owed to this session, so they do not count
-            // against the send queue limit, which is about a reader falling behind the live room.
+            // The roster and history are a finite burst owed to this session: the limit grows by
+            // their size, because it is about a reader falling behind the live room, not about joining.
+            _queueLimit += snapshot.Roster.Length + snapshot.History.Length;
             foreach (var frame in snapshot.Roster)
             {
-                Send(frame, exempt: true);
+                Send(frame);
             }
 
             foreach (var frame in snapshot.History)
             {
-                Send(frame, exempt: true);
+                Send(frame);
             }
 
             var buffered = _buffered;
@@ -453,9 +456,9 @@ public sealed partial class ChatSession
         }
     }
 
-    private void Send(byte[] frame, bool exempt = false)
+    private void Send(byte[] frame)
     {
-        if (Interlocked.Increment(ref _queued) <= _options.SendQueueLimit || exempt)
+        if (Interlocked.Increment(ref _queued) <= Volatile.Read(ref _queueLimit))
         {
             _outbox.Writer.TryWrite(frame);
             return;
@@ -464,7 +467,7 @@ public sealed partial class ChatSession
         Interlocked.Decrement(ref _queued);
         if (_closeStatus is null)
         {
-            LogSendQueueFull(_logger, _room, _options.SendQueueLimit);
+            LogSendQueueFull(_logger, _room, _queueLimit);
             Close(WebSocketCloseStatus.PolicyViolation, "Too slow.", TooSlowFrame);
         }
     }

@@ -42,6 +42,13 @@ internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextS
         }
     }
 
+    /// <summary>Stops delivery: the gateway is gone, or has no members left here and dropped its observer.</summary>
+    public void Detach()
+    {
+        Observer = null;
+        _pending.Clear();
+    }
+
     private async Task SendAsync()
     {
         while (_pending.Count > 0 && Observer is { } observer)

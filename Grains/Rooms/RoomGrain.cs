@@ -101,10 +101,14 @@ public sealed partial class RoomGrain(
         if (_gateways.TryGetValue(gatewayId, out var link))
         {
             link.Version = Math.Max(link.Version, version);
-            RemoveMember(link, sessionId);
-            if (link.Members.Count == 0)
+            if (link.Members.Count == 1 && link.Members.ContainsKey(sessionId))
             {
-                _gateways.Remove(gatewayId);
+                // The gateway's last member: the gateway drops its observer now, so it gets nothing more.
+                RemoveGateway(link);
+            }
+            else
+            {
+                RemoveMember(link, sessionId);
             }
         }
 
@@ -232,6 +236,7 @@ public sealed partial class RoomGrain(
     private void RemoveGateway(GatewayLink link)
     {
         _gateways.Remove(link.GatewayId);
+        link.Detach();
         foreach (var sessionId in link.Members.Keys.ToArray())
         {
             RemoveMember(link, sessionId);

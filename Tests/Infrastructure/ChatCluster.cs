@@ -9,11 +9,11 @@ public class ChatCluster : IAsyncLifetime
     private readonly List<IAsyncDisposable> _started = [];
     private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
 
-    public PostgresServer Postgres { get; private set; } = null!;
+    public PostgresServer Postgres { get; protected set; } = null!;
 
-    public ChatSilo Silo { get; private set; } = null!;
+    public ChatSilo Silo { get; protected set; } = null!;
 
-    public ChatGateway Gateway { get; private set; } = null!;
+    public ChatGateway Gateway { get; protected set; } = null!;
 
     /// <summary>A cluster client for driving grains directly (the main gateway's).</summary>
     public IClusterClient Client => Gateway.Client;
@@ -27,16 +27,15 @@ public class ChatCluster : IAsyncLifetime
 
     public async Task<ChatSilo> StartSiloAsync(Action<IDictionary<string, string?>>? configure = null)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
-            ["Orleans:ClusterId"] = _clusterId,
-            ["Chat:Silo:SiloPort"] = FreePort.Next().ToString(),
-            ["Chat:Silo:GatewayPort"] = FreePort.Next().ToString(),
-        };
-        ConfigureSilo(settings);
-        configure?.Invoke(settings);
-        var silo = await ChatSilo.StartAsync(settings);
+        var silo = await ChatSilo.StartAsync(SiloSettings(configure));
+        _started.Add(silo);
+        return silo;
+    }
+
+    /// <summary>A silo in a process of its own (to be killed); it is up once a gateway connects through it.</summary>
+    public SiloProcess StartSiloProcess(Action<IDictionary<string, string?>>? configure = null)
+    {
+        var silo = SiloProcess.Start(SiloSettings(configure));
         _started.Add(silo);
         return silo;
     }
@@ -62,6 +61,20 @@ public class ChatCluster : IAsyncLifetime
         await Silo.StopAsync();
         Silo = await StartSiloAsync();
         Gateway = await StartGatewayAsync();
+    }
+
+    private Dictionary<string, string?> SiloSettings(Action<IDictionary<string, string?>>? configure)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
+            ["Orleans:ClusterId"] = _clusterId,
+            ["Chat:Silo:SiloPort"] = FreePort.Next().ToString(),
+            ["Chat:Silo:GatewayPort"] = FreePort.Next().ToString(),
+        };
+        ConfigureSilo(settings);
+        configure?.Invoke(settings);
+        return settings;
     }
 
     public Task<TestChatClient> ConnectAsync(string room, string? forwardedFor = null) =>

@@ -37,7 +37,16 @@ public sealed class ChatGateway : IAsyncDisposable
     public static async Task<ChatGateway> StartAsync(IDictionary<string, string?> settings)
     {
         var gateway = await StartServingAsync(settings);
-        await gateway.Started;
+        try
+        {
+            await gateway.Started.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            await gateway.DisposeAsync();
+            throw new TimeoutException("The gateway did not connect to the cluster within 60 s.");
+        }
+
         return gateway;
     }
 
