@@ -14,8 +14,10 @@ public sealed class ChatSiloOptions
     [Range(0, 65535)]
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The address other silos and gateways reach this silo at.</summary>
-    [Required]
+    /// <summary>
+    /// The address other silos and gateways reach this silo at. Empty: this host's first IPv4 address
+    /// (what a container on a compose network wants).
+    /// </summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Create or update the database schema at start (idempotent, safe with several silos).</summary>

@@ -40,7 +40,9 @@ public static class SiloExtensions
         {
             silo.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
             silo.ConfigureEndpoints(
-                IPAddress.Parse(siloOptions.AdvertisedAddress),
+                string.IsNullOrEmpty(siloOptions.AdvertisedAddress)
+                    ? Dns.GetHostAddresses(Dns.GetHostName()).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    : IPAddress.Parse(siloOptions.AdvertisedAddress),
                 siloOptions.SiloPort,
                 siloOptions.GatewayPort,
                 listenOnAnyHostAddress: true);

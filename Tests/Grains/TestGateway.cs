@@ -1,0 +1,249 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Chat.Orleans.Tests.Grains;
+
+/// <summary>One room event as an observer received it: its activation, its number, its JSON frame.</summary>
+public sealed record ReceivedEvent(long Epoch, long Sequence, string Frame)
+{
+    public override string ToString() => $"{Sequence}:{Frame}";
+}
+
+/// <summary>
+/// A room observer that records every event it receives and lets a test wait (with a timeout) until what
+/// it received satisfies a condition.
+/// </summary>
+public sealed class RecordingObserver : IRoomObserver
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly Lock _lock = new();
+    private readonly List<ReceivedEvent> _events = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Runs on each batch before it is recorded, while the room awaits the call.</summary>
+    public Func<IReadOnlyList<ReceivedEvent>, Task>? OnBatch { get; set; }
+
+    public IReadOnlyList<ReceivedEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    public async Task OnEvents(RoomEvents events)
+    {
+        var batch = new ReceivedEvent[events.Frames.Length];
+        for (var i = 0; i < batch.Length; i++)
+        {
+            batch[i] = new ReceivedEvent(events.Epoch, events.FirstSequence + i, Encoding.UTF8.GetString(events.Frames[i]));
+        }
+
+        if (OnBatch is { } onBatch)
+        {
+            await onBatch(batch);
+        }
+
+        TaskCompletionSource changed;
+        lock (_lock)
+        {
+            _events.AddRange(batch);
+            changed = _changed;
+            _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.TrySetResult();
+    }
+
+    /// <summary>Waits until the events received so far satisfy <paramref name="condition"/>, and returns them.</summary>
+    public async Task<IReadOnlyList<ReceivedEvent>> WaitUntilAsync(
+        Func<IReadOnlyList<ReceivedEvent>, bool> condition,
+        TimeSpan? timeout = null,
+        [CallerArgumentExpression(nameof(condition))] string? description = null)
+    {
+        using var cancellation = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        while (true)
+        {
+            ReceivedEvent[] events;
+            Task changed;
+            lock (_lock)
+            {
+                events = [.. _events];
+                changed = _changed.Task;
+            }
+
+            if (condition(events))
+            {
+                return events;
+            }
+
+            try
+            {
+                await changed.WaitAsync(cancellation.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException(
+                    $"Timed out waiting for {description}; received {events.Length} events: {string.Join(" ", events.TakeLast(20))}");
+            }
+        }
+    }
+
+    /// <summary>Waits until an event with this exact frame has arrived, and returns it.</summary>
+    public async Task<ReceivedEvent> WaitForFrameAsync(byte[] frame, TimeSpan? timeout = null)
+    {
+        var text = Encoding.UTF8.GetString(frame);
+        var events = await WaitUntilAsync(events => events.Any(e => e.Frame == text), timeout, "frame " + text);
+        return events.First(e => e.Frame == text);
+    }
+}
+
+/// <summary>
+/// What a real gateway is to a room, reduced to one room: a gateway id, one observer subscribed to the
+/// room, the gateway's local members, and a version that grows with every change of that member list.
+/// Optionally renews its subscription on a timer, as a real gateway does.
+/// </summary>
+public sealed class TestGateway : IAsyncDisposable
+{
+    private readonly IClusterClient _client;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, RoomMember> _members = [];
+    private readonly Dictionary<string, long> _sessions = [];
+    private long _version;
+    private long _nextSessionId;
+    private CancellationTokenSource? _renewing;
+    private Task _renewLoop = Task.CompletedTask;
+
+    public TestGateway(IClusterClient client, string room, bool renew = true)
+    {
+        _client = client;
+        Room = client.GetGrain<IRoomGrain>(room);
+        Reference = client.CreateObjectReference<IRoomObserver>(Observer);
+        if (renew)
+        {
+            StartRenewing();
+        }
+    }
+
+    public Guid Id { get; } = Guid.NewGuid();
+
+    public IRoomGrain Room { get; }
+
+    /// <summary>Strongly held for as long as the gateway lives (the reference alone does not keep it).</summary>
+    public RecordingObserver Observer { get; } = new();
+
+    public IRoomObserver Reference { get; }
+
+    private int _failedRenewals;
+
+    /// <summary>Renewals that failed (a renewal loop that silently failed would make lease tests lie).</summary>
+    public int FailedRenewals => Volatile.Read(ref _failedRenewals);
+
+    public async Task<RoomSnapshot> JoinAsync(string name)
+    {
+        RoomMember member;
+        long version;
+        lock (_lock)
+        {
+            member = new RoomMember(++_nextSessionId, name);
+            _members.Add(member.SessionId, member);
+            _sessions.Add(name, member.SessionId);
+            version = ++_version;
+        }
+
+        return await Room.Join(new GatewaySubscription(Id, Reference, version), member);
+    }
+
+    public async Task LeaveAsync(string name)
+    {
+        long sessionId;
+        long version;
+        lock (_lock)
+        {
+            sessionId = _sessions[name];
+            _sessions.Remove(name);
+            _members.Remove(sessionId);
+            version = ++_version;
+        }
+
+        await Room.Leave(Id, version, sessionId);
+    }
+
+    /// <summary>One renewal carrying the current member list, as the gateway's timer sends it.</summary>
+    public Task RenewAsync()
+    {
+        RoomMember[] members;
+        long version;
+        lock (_lock)
+        {
+            members = [.. _members.Values];
+            version = _version;
+        }
+
+        return Room.Renew(new GatewaySubscription(Id, Reference, version), members);
+    }
+
+    public void StartRenewing()
+    {
+        if (_renewing is not null)
+        {
+            return;
+        }
+
+        _renewing = new CancellationTokenSource();
+        var token = _renewing.Token;
+        _renewLoop = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(GrainClusterFixture.RenewalPeriod);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(token))
+                {
+                    bool any;
+                    lock (_lock)
+                    {
+                        any = _members.Count > 0;
+                    }
+
+                    if (!any)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        await RenewAsync();
+                    }
+                    catch
+                    {
+                        Interlocked.Increment(ref _failedRenewals);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+    }
+
+    public async Task StopRenewingAsync()
+    {
+        if (_renewing is { } renewing)
+        {
+            await renewing.CancelAsync();
+            await _renewLoop;
+            renewing.Dispose();
+            _renewing = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopRenewingAsync();
+        _client.DeleteObjectReference<IRoomObserver>(Reference);
+    }
+}
