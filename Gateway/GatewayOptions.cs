@@ -47,6 +47,13 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan SubscriptionRenewal { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a call into the cluster may take before the client gets an error frame. Shorter than
+    /// Orleans' default (30 s): a chat user should not stare at a message that never comes.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Off for benchmarks only: the per-IP rate limit of the protocol.</summary>
     public bool RateLimitEnabled { get; set; } = true;
 

@@ -39,6 +39,7 @@ public static partial class GatewayExtensions
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+            client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = options.CallTimeout);
             client.UseAdoNetClustering(clustering =>
             {
                 clustering.Invariant = "Npgsql";

@@ -57,7 +57,11 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
         {
             // Added before the call, so that the session buffers every event from here on and a
             // renewal sent meanwhile already lists the member.
-            _sessions = [.. _sessions, session];
+            if (Array.IndexOf(_sessions, session) < 0)
+            {
+                _sessions = [.. _sessions, session];
+            }
+
             _members[member.SessionId] = member;
             version = ++_version;
         }

@@ -251,9 +251,27 @@ public sealed partial class ChatSession
         // new socket or room does not start with a clean slate.
         var cooldown = _options.RateLimitEnabled ? FetchCooldownAsync() : Task.CompletedTask;
         RoomSnapshot snapshot;
+        var member = new RoomMember(_sessionId, name);
         try
         {
-            snapshot = await _subscription.JoinAsync(this, new RoomMember(_sessionId, name));
+            snapshot = await _subscription.JoinAsync(this, member);
+        }
+        catch (Exception first) when (first is not TimeoutException)
+        {
+            // Most often the room's activation failed (a stale database connection after a restart
+            // fails once), so the join never happened and one retry is safe. A timed-out join may
+            // have happened and is not retried.
+            LogJoinRetried(_logger, first, _room);
+            try
+            {
+                snapshot = await _subscription.JoinAsync(this, member);
+            }
+            catch (Exception exception)
+            {
+                LogJoinFailed(_logger, exception, _room);
+                Close(WebSocketCloseStatus.InternalServerError, "Join failed.", JoinFailedFrame);
+                return;
+            }
         }
         catch (Exception exception)
         {
@@ -550,6 +568,9 @@ public sealed partial class ChatSession
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Joining room {Room} failed")]
     private static partial void LogJoinFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "Joining room {Room} failed once; retrying")]
+    private static partial void LogJoinRetried(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Posting to room {Room} failed")]
     private static partial void LogPostFailed(ILogger logger, Exception exception, string room);

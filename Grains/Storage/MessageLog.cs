@@ -63,6 +63,20 @@ public sealed partial class MessageLog : IAsyncDisposable
     /// <summary>The last <paramref name="count"/> messages of a room, oldest first.</summary>
     public async Task<List<StoredMessage>> ReadLatestAsync(string room, int count, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await ReadLatestOnceAsync(room, count, cancellationToken);
+        }
+        catch (NpgsqlException exception) when (exception.IsTransient)
+        {
+            // As for writes: a pooled connection may have died with a database restart.
+            _dataSource.Clear();
+            return await ReadLatestOnceAsync(room, count, cancellationToken);
+        }
+    }
+
+    private async Task<List<StoredMessage>> ReadLatestOnceAsync(string room, int count, CancellationToken cancellationToken)
+    {
         await using var command = _dataSource.CreateCommand(ReadLatestSql);
         command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });

@@ -21,20 +21,9 @@ public static class SiloExtensions
         var siloOptions = builder.Configuration.GetSection(ChatSiloOptions.Section).Get<ChatSiloOptions>() ?? new();
 
         builder.Services.AddOptions<ChatSiloOptions>().BindConfiguration(ChatSiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<RoomOptions>().BindConfiguration(RoomOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<MessageLogOptions>().BindConfiguration(MessageLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Registered before Orleans, so hosted-service order applies the schema before the silo starts.
         builder.Services.AddHostedService<SchemaInitializer>();
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-        builder.Services.AddSingleton<MessageLog>();
-
-        // Stored state is written with the Orleans serializer, so type names come from [Alias] and
-        // survive renames of types and assemblies.
-        builder.Services.AddOptions<AdoNetGrainStorageOptions>(RoomStorage)
-            .Configure<IServiceProvider>((options, services) =>
-                options.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services));
 
         builder.UseOrleans(silo =>
         {
@@ -51,14 +40,36 @@ public static class SiloExtensions
                 options.Invariant = "Npgsql";
                 options.ConnectionString = connectionString;
             });
-            silo.AddAdoNetGrainStorage(RoomStorage, options =>
-            {
-                options.Invariant = "Npgsql";
-                options.ConnectionString = connectionString;
-            });
+            silo.AddChatGrains(connectionString);
         });
 
         return builder;
+    }
+
+    /// <summary>
+    /// What the chat grains need in any silo (the real one and the test host's): their options, the
+    /// message log, and the rooms' grain storage on PostgreSQL.
+    /// </summary>
+    public static ISiloBuilder AddChatGrains(this ISiloBuilder silo, string connectionString)
+    {
+        var services = silo.Services;
+        services.AddOptions<RoomOptions>().BindConfiguration(RoomOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MessageLogOptions>().BindConfiguration(MessageLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<MessageLog>();
+
+        // Stored state is written with the Orleans serializer, so type names come from [Alias] and
+        // survive renames of types and assemblies.
+        services.AddOptions<AdoNetGrainStorageOptions>(RoomStorage)
+            .Configure<IServiceProvider>((options, provider) =>
+                options.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(provider));
+        silo.AddAdoNetGrainStorage(RoomStorage, options =>
+        {
+            options.Invariant = "Npgsql";
+            options.ConnectionString = connectionString;
+        });
+        return silo;
     }
 
     public static string GetChatConnectionString(this IConfiguration configuration) =>

@@ -15,8 +15,7 @@ namespace Chat.Orleans.Tests.Grains;
 
 /// <summary>
 /// One Orleans test cluster (one in-process silo, in-memory membership) on a throwaway PostgreSQL of its
-/// own, wired for the grains as Silo/Extensions/SiloExtensions.cs wires the real silo: the data source,
-/// the message log, the options, and the ADO.NET grain storage "rooms" with the Orleans serializer.
+/// own, wired for the grains by the real silo's <see cref="SiloExtensions.AddChatGrains"/>.
 /// Shared by the grain test classes of <see cref="GrainClusterCollection"/>, which run one after another.
 /// </summary>
 public sealed class GrainClusterFixture : IAsyncLifetime
@@ -68,22 +67,10 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         {
             host.Configuration.AddInMemoryCollection(settings);
             host.Logging.SetMinimumLevel(LogLevel.Warning);
-
-            var services = host.Services;
-            services.AddOptions<RoomOptions>().BindConfiguration(RoomOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-            services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-            services.AddOptions<MessageLogOptions>().BindConfiguration(MessageLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-            services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-            services.AddSingleton<MessageLog>();
-            services.AddOptions<AdoNetGrainStorageOptions>(SiloExtensions.RoomStorage)
-                .Configure<IServiceProvider>((options, provider) =>
-                    options.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(provider));
         });
-        builder.ConfigureSilo((_, silo) => silo.AddAdoNetGrainStorage(SiloExtensions.RoomStorage, options =>
-        {
-            options.Invariant = "Npgsql";
-            options.ConnectionString = connectionString;
-        }));
+
+        // The same grain wiring as the real silo.
+        builder.ConfigureSilo((_, silo) => silo.AddChatGrains(connectionString));
 
         Cluster = builder.Build();
         await Cluster.DeployAsync();
