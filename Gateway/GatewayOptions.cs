@@ -45,7 +45,7 @@ public sealed class GatewayOptions
 
     /// <summary>How often subscriptions to rooms are renewed; keep it well under the rooms' lease (30 s).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
-    public TimeSpan SubscriptionRenewal { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan SubscriptionRenewal { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How long a call into the cluster may take before the client gets an error frame. Shorter than

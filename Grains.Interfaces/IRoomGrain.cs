@@ -33,8 +33,9 @@ public interface IRoomGrain : IGrainWithStringKey
 
     /// <summary>
     /// Keeps a gateway's subscription alive and carries its member list, so that a room re-activated
-    /// elsewhere regains its subscribers and roster without any client noticing.
+    /// elsewhere regains its subscribers and roster. Returns the activation's epoch: a gateway that
+    /// knew another one learns that the room moved and that its sessions may have missed events.
     /// </summary>
     [Alias("Renew")]
-    Task Renew(GatewaySubscription subscription, RoomMember[] members);
+    Task<long> Renew(GatewaySubscription subscription, RoomMember[] members);
 }

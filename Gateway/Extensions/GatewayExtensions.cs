@@ -40,6 +40,7 @@ public static partial class GatewayExtensions
         {
             client.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
             client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = options.CallTimeout);
+            client.Configure<global::Orleans.Configuration.GatewayOptions>(builder.Configuration.GetSection("Orleans:Gateways"));
             client.UseAdoNetClustering(clustering =>
             {
                 clustering.Invariant = "Npgsql";

@@ -15,7 +15,13 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
     // Copy-on-write, so that fan-out reads it without a lock.
     private ChatSession[] _sessions = [];
     private long _version;
+
+    // The room activation this gateway follows. A different one means the room moved (its silo died)
+    // and the events between the two were never delivered here.
     private long _epoch;
+
+    // Touched only by OnEvents, which Orleans calls one at a time.
+    private long _sequenceEpoch;
     private long _nextSequence;
 
     public string Room { get; } = room;
@@ -29,18 +35,20 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
     public Task OnEvents(RoomEvents events)
     {
         // Orleans delivers one call at a time to an observer, so the sequence check needs no lock.
-        if (events.Epoch == _epoch && events.FirstSequence != _nextSequence)
+        if (events.Epoch != _sequenceEpoch)
+        {
+            // The first events of an activation set the baseline for gap detection.
+            _sequenceEpoch = events.Epoch;
+            ObserveEpoch(events.Epoch, except: null);
+        }
+        else if (events.FirstSequence != _nextSequence)
         {
             // Events were lost on the way (the room dropped them for a stalled gateway, or a call
             // failed). Silent gaps are not acceptable: the sessions reconnect and get the history again.
             LogEventsMissed(logger, Room, events.FirstSequence - _nextSequence);
-            foreach (var session in Volatile.Read(ref _sessions))
-            {
-                session.CloseForResync();
-            }
+            Resync(except: null);
         }
 
-        _epoch = events.Epoch;
         _nextSequence = events.FirstSequence + events.Frames.Length;
         foreach (var session in Volatile.Read(ref _sessions))
         {
@@ -82,7 +90,7 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
         return grain.Leave(gatewayId, version, sessionId);
     }
 
-    public Task RenewAsync()
+    public async Task RenewAsync()
     {
         RoomMember[] members;
         long version;
@@ -92,8 +100,48 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
             version = _version;
         }
 
-        return grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members);
+        ObserveEpoch(await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members), except: null);
     }
+
+    /// <summary>
+    /// Notes the room activation seen in a reply or an event. When it is a new one, every session that
+    /// followed the old one (all but <paramref name="except"/>, which has just joined the new one) may
+    /// have missed events, and reconnects to get the history again.
+    /// </summary>
+    public void ObserveEpoch(long epoch, ChatSession? except)
+    {
+        long previous;
+        lock (_lock)
+        {
+            previous = _epoch;
+            if (previous == epoch)
+            {
+                return;
+            }
+
+            _epoch = epoch;
+        }
+
+        if (previous != 0)
+        {
+            LogRoomMoved(logger, Room);
+            Resync(except);
+        }
+    }
+
+    private void Resync(ChatSession? except)
+    {
+        foreach (var session in Volatile.Read(ref _sessions))
+        {
+            if (session != except)
+            {
+                session.CloseForResync();
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Room {Room} was re-activated; its sessions on this gateway reconnect to catch up")]
+    private static partial void LogRoomMoved(ILogger logger, string room);
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Room {Room} events missed ({Missed}); its sessions on this gateway reconnect")]
     private static partial void LogEventsMissed(ILogger logger, string room, long missed);

@@ -280,6 +280,7 @@ public sealed partial class ChatSession
             return;
         }
 
+        _subscription.ObserveEpoch(snapshot.Epoch, except: this);
         lock (_joinLock)
         {
             // The roster and history are a finite burst owed to this session: the limit grows by

@@ -139,7 +139,7 @@ public sealed partial class RoomGrain(
         return timestamp;
     }
 
-    public Task Renew(GatewaySubscription subscription, RoomMember[] members)
+    public Task<long> Renew(GatewaySubscription subscription, RoomMember[] members)
     {
         if (members.Length == 0)
         {
@@ -149,7 +149,7 @@ public sealed partial class RoomGrain(
             }
 
             DeactivateWhenEmpty();
-            return Task.CompletedTask;
+            return Task.FromResult(_epoch);
         }
 
         // A renewal that a newer join or leave overtook may only add members, never remove them.
@@ -182,7 +182,7 @@ public sealed partial class RoomGrain(
             }
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(_epoch);
     }
 
     private GatewayLink Touch(GatewaySubscription subscription)

@@ -28,6 +28,10 @@ public static class SiloExtensions
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+
+            // Tuned for a chat (appsettings.json): a dead silo is declared dead in seconds, so its
+            // rooms come back elsewhere quickly, instead of after Orleans' default of about a minute.
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
             silo.ConfigureEndpoints(
                 string.IsNullOrEmpty(siloOptions.AdvertisedAddress)
                     ? Dns.GetHostAddresses(Dns.GetHostName()).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
