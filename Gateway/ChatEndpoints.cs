@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using Chat.Orleans.Gateway.Extensions;
 using Chat.Orleans.Gateway.Rooms;
 using Chat.Orleans.Gateway.Sessions;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,9 @@ public static partial class ChatEndpoints
             return Results.Bytes(page, "text/html;charset=UTF-8");
         });
 
+        // Liveness says the process serves; readiness that it can chat (cluster and database reachable).
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.Map("/api/room", CreateRoomAsync);
         app.Map("/api/room/{**path}", RoomAsync);
         app.MapFallback(() => Results.Text("Not found", statusCode: StatusCodes.Status404NotFound));

@@ -1,4 +1,5 @@
 using System.Net;
+using Chat.Orleans.Gateway.Health;
 using Chat.Orleans.Gateway.Rooms;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -22,6 +23,9 @@ public static partial class GatewayExtensions
         builder.Services.AddSingleton<RoomRegistry>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
         builder.AddChatClientAddress(options);
+        builder.Services.AddHealthChecks()
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"])
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         if (options.SocketSendBufferBytes > 0)
         {
             // Accepted sockets inherit the listening socket's buffer size.

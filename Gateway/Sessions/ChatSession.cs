@@ -26,7 +26,9 @@ public sealed partial class ChatSession
     private static readonly byte[] NameTimeoutFrame = ChatFrames.Error("No name was sent in time.");
     private static readonly byte[] TooSlowFrame = ChatFrames.Error("Too many frames waiting: the connection is too slow.");
     private static readonly byte[] JoinFailedFrame = ChatFrames.Error("The room is not available right now. Please try again.");
-    private static readonly byte[] ResyncFrame = ChatFrames.Error("The connection to the room was interrupted. Please reconnect.");
+
+    // Not in WebSocketCloseStatus; RFC 6455 registry: "Service Restart".
+    private const WebSocketCloseStatus ServiceRestart = (WebSocketCloseStatus)1012;
 
     private readonly WebSocket _socket;
     private readonly string _room;
@@ -136,8 +138,11 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>The room lost events for this gateway: make the client reconnect and fetch history.</summary>
-    public void CloseForResync() => Close(WebSocketCloseStatus.InternalServerError, "Resynchronizing.", ResyncFrame);
+    /// <summary>
+    /// The room moved or lost events for this gateway: the client reconnects and fetches the history,
+    /// which has every stored message. 1012 (service restart) says "come back", with no error to show.
+    /// </summary>
+    public void CloseForResync() => Close(ServiceRestart, "Room moved; reconnect.", null);
 
     /// <summary>Rejects a socket during setup the way the original does: an error frame, then 1011.</summary>
     public static async Task RejectAsync(WebSocket socket, string error, TimeSpan timeout)

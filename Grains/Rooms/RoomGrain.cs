@@ -2,6 +2,7 @@ using Chat.Orleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Placement;
 
 namespace Chat.Orleans.Grains.Rooms;
 
@@ -15,6 +16,8 @@ namespace Chat.Orleans.Grains.Rooms;
 /// room stays single-threaded in effect.
 /// </remarks>
 [Reentrant]
+// New rooms go to the least loaded silo, so a silo added to a running cluster takes the new rooms.
+[ActivationCountBasedPlacement]
 public sealed partial class RoomGrain(
     [PersistentState("room", "rooms")] IPersistentState<RoomState> state,
     MessageLog messageLog,

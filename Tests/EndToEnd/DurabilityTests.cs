@@ -46,6 +46,9 @@ public sealed class DurabilityTests(ChatCluster cluster) : IClassFixture<ChatClu
         await cluster.Postgres.StopAsync();
         try
         {
+            using var http = new HttpClient { BaseAddress = cluster.Gateway.HttpUri };
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/readyz")).StatusCode);
+
             await sender.SendAsync(new { message = "lost in the outage" });
             var (_, error) = await sender.ExpectErrorAsync();
             Assert.Contains("could not be stored", TestChatClient.Str(error, "error"));
@@ -73,6 +76,8 @@ public sealed class DurabilityTests(ChatCluster cluster) : IClassFixture<ChatClu
 
         using var http = new HttpClient { BaseAddress = gateway.HttpUri };
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/readyz")).StatusCode);
         await using (var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress()))
         {
             var (_, error) = await early.ExpectErrorAsync();
@@ -82,6 +87,7 @@ public sealed class DurabilityTests(ChatCluster cluster) : IClassFixture<ChatClu
 
         await cluster.StartSiloAsync(settings => settings["Orleans:ClusterId"] = clusterId);
         await gateway.Started.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
 
         await using var late = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress());
         await late.JoinAsync("late");

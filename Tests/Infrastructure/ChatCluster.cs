@@ -40,15 +40,17 @@ public class ChatCluster : IAsyncLifetime
         return silo;
     }
 
+    /// <summary>A gateway in a process of its own (to be killed), ready when this returns.</summary>
+    public async Task<GatewayProcess> StartGatewayProcessAsync(Action<IDictionary<string, string?>>? configure = null)
+    {
+        var gateway = await GatewayProcess.StartAsync(GatewaySettings(configure));
+        _started.Add(gateway);
+        return gateway;
+    }
+
     public async Task<ChatGateway> StartGatewayAsync(Action<IDictionary<string, string?>>? configure = null, bool waitForCluster = true)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
-            ["Orleans:ClusterId"] = _clusterId,
-        };
-        ConfigureGateway(settings);
-        configure?.Invoke(settings);
+        var settings = GatewaySettings(configure);
         var gateway = waitForCluster ? await ChatGateway.StartAsync(settings) : await ChatGateway.StartServingAsync(settings);
         _started.Add(gateway);
         return gateway;
@@ -61,6 +63,18 @@ public class ChatCluster : IAsyncLifetime
         await Silo.StopAsync();
         Silo = await StartSiloAsync();
         Gateway = await StartGatewayAsync();
+    }
+
+    private Dictionary<string, string?> GatewaySettings(Action<IDictionary<string, string?>>? configure)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
+            ["Orleans:ClusterId"] = _clusterId,
+        };
+        ConfigureGateway(settings);
+        configure?.Invoke(settings);
+        return settings;
     }
 
     private Dictionary<string, string?> SiloSettings(Action<IDictionary<string, string?>>? configure)

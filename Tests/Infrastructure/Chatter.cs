@@ -18,6 +18,9 @@ public sealed class Chatter(Func<Uri> endpoint, string name, string address, Tim
 
     public int Reconnects { get; private set; }
 
+    /// <summary>Error frames received (a storage outage shows up here; a failover must not).</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
+
     public IEnumerable<(long Timestamp, string Name, string Message, TimeSpan At)> AllReceived => Connections.SelectMany(c => c);
 
     public async Task RunAsync(Stopwatch clock, CancellationToken stop)
@@ -34,6 +37,11 @@ public sealed class Chatter(Func<Uri> endpoint, string name, string address, Tim
                 while (!stop.IsCancellationRequested)
                 {
                     var frame = await client.NextAsync(TimeSpan.FromSeconds(30)).WaitAsync(stop);
+                    if (TestChatClient.Str(frame, "error") is { } error)
+                    {
+                        Errors.Enqueue(error);
+                    }
+
                     if (frame.TryGetProperty("timestamp", out var timestamp))
                     {
                         lock (received)
