@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using Chat.Orleans.Gateway.Extensions;
 using Chat.Orleans.Gateway.Rooms;
 using Chat.Orleans.Gateway.Sessions;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Chat.Orleans.ServiceDefaults;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
@@ -33,9 +33,7 @@ public static partial class ChatEndpoints
             return Results.Bytes(page, "text/html;charset=UTF-8");
         });
 
-        // Liveness says the process serves; readiness that it can chat (cluster and database reachable).
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapDefaultEndpoints();
         app.Map("/api/room", CreateRoomAsync);
         app.Map("/api/room/{**path}", RoomAsync);
         app.MapFallback(() => Results.Text("Not found", statusCode: StatusCodes.Status404NotFound));
@@ -61,6 +59,7 @@ public static partial class ChatEndpoints
         IClusterClient cluster,
         IHostApplicationLifetime lifetime,
         IOptions<GatewayOptions> options,
+        GatewayMetrics metrics,
         ILoggerFactory loggers)
     {
         var slash = path?.IndexOf('/') ?? -1;
@@ -108,7 +107,7 @@ public static partial class ChatEndpoints
         }
 
         var clientAddress = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        var session = new ChatSession(socket, name, clientAddress, registry, cluster, options.Value, loggers.CreateLogger<ChatSession>());
+        var session = new ChatSession(socket, name, clientAddress, registry, cluster, options.Value, metrics, loggers.CreateLogger<ChatSession>());
         await session.RunAsync(lifetime.ApplicationStopping);
         return Results.Empty;
     }

@@ -1,7 +1,12 @@
+using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Extensions;
 
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
 
 builder.AddChatSilo();
 
-await builder.Build().RunAsync();
+var app = builder.Build();
+
+app.MapDefaultEndpoints();
+
+app.Run();

@@ -1,6 +1,7 @@
 using System.Net;
 using Chat.Orleans.Gateway.Health;
 using Chat.Orleans.Gateway.Rooms;
+using Chat.Orleans.ServiceDefaults;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Npgsql;
@@ -23,9 +24,9 @@ public static partial class GatewayExtensions
         builder.Services.AddSingleton<RoomRegistry>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
         builder.AddChatClientAddress(options);
-        builder.Services.AddHealthChecks()
-            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"])
-            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        builder.AddServiceDefaults();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        builder.Services.AddSingleton<GatewayMetrics>();
         if (options.SocketSendBufferBytes > 0)
         {
             // Accepted sockets inherit the listening socket's buffer size.

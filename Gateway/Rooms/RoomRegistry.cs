@@ -8,6 +8,7 @@ namespace Chat.Orleans.Gateway.Rooms;
 /// </summary>
 public sealed partial class RoomRegistry(
     IClusterClient client,
+    GatewayMetrics metrics,
     IOptions<GatewayOptions> options,
     ILogger<RoomRegistry> logger) : BackgroundService
 {
@@ -26,7 +27,7 @@ public sealed partial class RoomRegistry(
         {
             if (!_rooms.TryGetValue(room, out var subscription))
             {
-                subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, logger);
+                subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, metrics, logger);
                 subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
                 _rooms.Add(room, subscription);
             }

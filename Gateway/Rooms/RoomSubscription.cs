@@ -7,7 +7,7 @@ namespace Chat.Orleans.Gateway.Rooms;
 /// every local session in the room. It also owns the gateway's member list for the room, which it
 /// sends with every renewal.
 /// </summary>
-public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid gatewayId, ILogger logger) : IRoomObserver
+public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid gatewayId, GatewayMetrics metrics, ILogger logger) : IRoomObserver
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<long, RoomMember> _members = [];
@@ -50,10 +50,13 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
         }
 
         _nextSequence = events.FirstSequence + events.Frames.Length;
-        foreach (var session in Volatile.Read(ref _sessions))
+        var sessions = Volatile.Read(ref _sessions);
+        foreach (var session in sessions)
         {
             session.Deliver(events);
         }
+
+        metrics.Relayed(events.Frames.Length, sessions.Length, events.LastMessageTimestamp);
 
         return Task.CompletedTask;
     }

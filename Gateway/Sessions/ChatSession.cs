@@ -37,6 +37,7 @@ public sealed partial class ChatSession
     private readonly IClusterClient _cluster;
     private readonly GatewayOptions _options;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly Channel<byte[]> _outbox;
     private readonly CancellationTokenSource _closing = new();
     private readonly Lock _joinLock = new();
@@ -63,8 +64,10 @@ public sealed partial class ChatSession
         RoomRegistry registry,
         IClusterClient cluster,
         GatewayOptions options,
+        GatewayMetrics metrics,
         ILogger logger)
     {
+        _metrics = metrics;
         _socket = socket;
         _room = room;
         _clientAddress = clientAddress;
@@ -94,6 +97,7 @@ public sealed partial class ChatSession
     {
         using var shutdownRegistration = shutdown.Register(() => Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down.", null));
         var sending = SendLoopAsync();
+        _metrics.SocketOpened();
         try
         {
             await ReceiveLoopAsync();
@@ -113,6 +117,7 @@ public sealed partial class ChatSession
             Close(WebSocketCloseStatus.NormalClosure, null, null);
             await sending;
             _closing.Dispose();
+            _metrics.SocketClosed();
         }
     }
 
@@ -357,6 +362,7 @@ public sealed partial class ChatSession
         }
         else if (!TryPassRateLimit())
         {
+            _metrics.RateLimited();
             Send(RateLimitedFrame);
         }
         else
@@ -492,6 +498,7 @@ public sealed partial class ChatSession
         if (_closeStatus is null)
         {
             LogSendQueueFull(_logger, _room, _queueLimit);
+            _metrics.SendQueueOverflowed();
             Close(WebSocketCloseStatus.PolicyViolation, "Too slow.", TooSlowFrame);
         }
     }

@@ -5,6 +5,7 @@
 
 (() => {
   const RATE_LIMIT_ERROR = 'Your IP is being rate-limited, please try again later.';
+  const RATE_LIMIT_FOLD_MS = 5000; // refusals closer together than this share one log line
   const PRIVATE_ID = /^[0-9a-f]{64}$/;
   const MAX_ROOM_LENGTH = 32;
   const BACKOFF_MIN_MS = 500;
@@ -38,6 +39,9 @@
     welcomed: false,
     connectionLost: false, // a "connection lost" line is in the log for the current outage
     lastError: null,       // last error text shown during an outage, to avoid repeating it
+    lastSent: null,        // the text of the last message sent, put back in the box if it is refused
+    rateLimitLine: null,   // the log line of the latest rate-limit refusals, and when it was last counted
+    rateLimitAt: 0,
     stickToBottom: true,
   };
 
@@ -333,13 +337,26 @@
 
   function showServerError(text) {
     if (text === RATE_LIMIT_ERROR) {
-      const last = ui.log.lastElementChild;
-      if (last && last.classList.contains('rate-limit')) {
-        last.dataset.repeat = String(Number(last.dataset.repeat || 1) + 1);
+      // The refused message is (almost always) the last one sent: give it back rather than lose it,
+      // unless the user has started typing something else.
+      if (state.lastSent && !ui.messageInput.value) {
+        ui.messageInput.value = state.lastSent;
+        state.lastSent = null;
+      }
+      // Refusals during one cooldown are one line with a count, moved to the end of the log. (The
+      // echo of an earlier, accepted message travels through the room and may arrive after a
+      // refusal: it must not split the count over several lines.)
+      const now = Date.now();
+      const line = state.rateLimitLine;
+      if (line && line.isConnected && now - state.rateLimitAt < RATE_LIMIT_FOLD_MS) {
+        line.dataset.repeat = String(Number(line.dataset.repeat || 1) + 1);
+        state.rateLimitAt = now;
+        if (line !== ui.log.lastElementChild) appendToLog(line);
         return;
       }
-      addError('Slow down! Your last message was not sent. After a few quick messages ' +
-        'you can send about one every 5 seconds.', 'rate-limit');
+      state.rateLimitLine = addError('Slow down! Your last message was not sent (it is back in ' +
+        'the box). After a few quick messages you can send about one every 5 seconds.', 'rate-limit');
+      state.rateLimitAt = now;
       return;
     }
     // While the connection keeps failing, the same error would come back with every attempt.
@@ -468,6 +485,7 @@
       return;
     }
     ws.send(JSON.stringify({ message: text }));
+    state.lastSent = text;
     ui.messageInput.value = '';
     // Sending means the user wants to see the conversation's end, including their own message.
     state.stickToBottom = true;

@@ -6,10 +6,11 @@ namespace Chat.Orleans.Grains.Rooms;
 /// The room's side of one gateway's subscription: its members, its lease, and the queue of events
 /// not yet delivered to it. Runs on the room's scheduler only, so it needs no locks.
 /// </summary>
-internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextSequence, ILogger logger)
+internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextSequence, RoomMetrics metrics, ILogger logger)
 {
     private readonly List<byte[]> _pending = [];
     private long _nextSequence = nextSequence;
+    private long _lastMessageTimestamp;
     private bool _sending;
 
     public Guid GatewayId { get; } = gatewayId;
@@ -23,18 +24,20 @@ internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextS
     public Dictionary<long, RoomMemberEntry> Members { get; } = [];
 
     /// <summary>Queues one event; the caller numbers events so that this link's sequence follows the room's.</summary>
-    public void Enqueue(byte[] frame, int maxPending)
+    public void Enqueue(byte[] frame, long messageTimestamp, int maxPending)
     {
         if (_pending.Count >= maxPending)
         {
             // The gateway is not keeping up (or is gone). Dropping is safe: it notices the gap in
             // sequence numbers and reconnects its sessions, which then get the history again.
             LogEventsDropped(logger, _pending.Count, GatewayId);
+            metrics.EventsDropped(_pending.Count);
             _nextSequence += _pending.Count;
             _pending.Clear();
         }
 
         _pending.Add(frame);
+        _lastMessageTimestamp = Math.Max(_lastMessageTimestamp, messageTimestamp);
         if (!_sending)
         {
             _sending = true;
@@ -56,7 +59,8 @@ internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextS
             // Everything that queued while the previous call was in flight goes in one call.
             var frames = _pending.ToArray();
             _pending.Clear();
-            var events = new RoomEvents(epoch, _nextSequence, frames);
+            var events = new RoomEvents(epoch, _nextSequence, frames, _lastMessageTimestamp);
+            _lastMessageTimestamp = 0;
             _nextSequence += frames.Length;
             try
             {

@@ -21,6 +21,7 @@ namespace Chat.Orleans.Grains.Rooms;
 public sealed partial class RoomGrain(
     [PersistentState("room", "rooms")] IPersistentState<RoomState> state,
     MessageLog messageLog,
+    RoomMetrics metrics,
     IOptions<RoomOptions> options,
     ILogger<RoomGrain> logger) : Grain, IRoomGrain
 {
@@ -55,12 +56,14 @@ public sealed partial class RoomGrain(
             await state.WriteStateAsync(cancellationToken);
         }
 
+        metrics.RoomActivated();
         var checkPeriod = _options.SubscriptionLease / 3;
         this.RegisterGrainTimer(ExpireLapsedGateways, checkPeriod, checkPeriod);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        metrics.RoomDeactivated();
         if (_messagesStored == 0)
         {
             return;
@@ -138,7 +141,7 @@ public sealed partial class RoomGrain(
             _history.Enqueue(frame);
         }
 
-        Broadcast(frame);
+        Broadcast(frame, timestamp);
         return timestamp;
     }
 
@@ -192,7 +195,7 @@ public sealed partial class RoomGrain(
     {
         if (!_gateways.TryGetValue(subscription.GatewayId, out var link))
         {
-            link = new GatewayLink(subscription.GatewayId, _epoch, _sequence + 1, logger);
+            link = new GatewayLink(subscription.GatewayId, _epoch, _sequence + 1, metrics, logger);
             _gateways.Add(subscription.GatewayId, link);
         }
 
@@ -217,12 +220,12 @@ public sealed partial class RoomGrain(
         return roster;
     }
 
-    private void Broadcast(byte[] frame)
+    private void Broadcast(byte[] frame, long messageTimestamp = 0)
     {
         _sequence++;
         foreach (var link in _gateways.Values)
         {
-            link.Enqueue(frame, _options.MaxPendingEventsPerGateway);
+            link.Enqueue(frame, messageTimestamp, _options.MaxPendingEventsPerGateway);
         }
     }
 

@@ -28,6 +28,7 @@ public sealed partial class MessageLog : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly MessageLogOptions _options;
+    private readonly RoomMetrics _metrics;
     private readonly ILogger<MessageLog> _logger;
     private readonly Channel<PendingAppend> _pending =
         Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
@@ -35,9 +36,10 @@ public sealed partial class MessageLog : IAsyncDisposable
     private long _roundTrips;
     private long _messagesStored;
 
-    public MessageLog(NpgsqlDataSource dataSource, IOptions<MessageLogOptions> options, ILogger<MessageLog> logger)
+    public MessageLog(NpgsqlDataSource dataSource, RoomMetrics metrics, IOptions<MessageLogOptions> options, ILogger<MessageLog> logger)
     {
         _dataSource = dataSource;
+        _metrics = metrics;
         _options = options.Value;
         _logger = logger;
         _writer = Task.Run(WriteBatchesAsync);
@@ -112,7 +114,9 @@ public sealed partial class MessageLog : IAsyncDisposable
 
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await InsertWithRetryAsync(batch);
+                _metrics.BatchStored(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 Interlocked.Increment(ref _roundTrips);
                 Interlocked.Add(ref _messagesStored, batch.Count);
                 foreach (var append in batch)

@@ -1,7 +1,9 @@
 using System.Net;
+using Chat.Orleans.Grains;
 using Chat.Orleans.Grains.RateLimiting;
 using Chat.Orleans.Grains.Rooms;
 using Chat.Orleans.Grains.Storage;
+using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Schema;
 using Npgsql;
 using Orleans.Configuration;
@@ -20,6 +22,7 @@ public static class SiloExtensions
         var connectionString = builder.Configuration.GetChatConnectionString();
         var siloOptions = builder.Configuration.GetSection(ChatSiloOptions.Section).Get<ChatSiloOptions>() ?? new();
 
+        builder.AddServiceDefaults();
         builder.Services.AddOptions<ChatSiloOptions>().BindConfiguration(ChatSiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Registered before Orleans, so hosted-service order applies the schema before the silo starts.
@@ -61,6 +64,7 @@ public static class SiloExtensions
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MessageLogOptions>().BindConfiguration(MessageLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<RoomMetrics>();
         services.AddSingleton<MessageLog>();
 
         // Stored state is written with the Orleans serializer, so type names come from [Alias] and

@@ -66,6 +66,21 @@ public sealed class RouteTests(ChatCluster cluster) : IClassFixture<ChatCluster>
         Assert.Equal(HttpStatusCode.BadRequest, longest.StatusCode);
     }
 
+    [Fact]
+    public async Task Health_and_Prometheus_metrics_are_served()
+    {
+        await using var client = await cluster.JoinAsync("metrics-" + Guid.NewGuid().ToString("N")[..8], "watcher", "10.70.0.1");
+        await client.SendAsync(new { message = "counted" });
+        await client.ExpectMessageAsync("counted");
+
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync("/readyz")).StatusCode);
+        var metrics = await _http.GetStringAsync("/metrics");
+        Assert.Contains("chat_sockets_open", metrics);
+        Assert.Contains("chat_frames_relayed", metrics);
+        Assert.Contains("chat_broadcast_latency", metrics);
+    }
+
     [Theory]
     [InlineData("/api/room/lobby/other")]
     [InlineData("/api/room/lobby")]

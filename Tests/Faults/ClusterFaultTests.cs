@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using Xunit.Abstractions;
 
@@ -93,7 +94,7 @@ public sealed class ClusterFaultTests(FaultCluster cluster, ITestOutputHelper ou
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count() >= 5), TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 5), TimeSpan.FromSeconds(30));
 
         await extra.StopAsync();
         var stoppedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -115,22 +116,31 @@ public sealed class ClusterFaultTests(FaultCluster cluster, ITestOutputHelper ou
     public async Task A_silo_added_to_a_running_cluster_takes_new_rooms()
     {
         var added = await cluster.StartSiloAsync();
-        var rooms = Enumerable.Range(0, 40).Select(i => NewRoom($"spread{i}")).ToArray();
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
         var clients = new List<TestChatClient>();
-        foreach (var (room, i) in rooms.Select((room, i) => (room, i)))
+        var rooms = new HashSet<string>();
+        Dictionary<SiloAddress, int> perSilo = [];
+
+        // Placement learns the new silo's load within a second or so; new rooms must then go to it.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (perSilo.Count < 2 || perSilo.Values.Min() < 10)
         {
-            clients.Add(await cluster.JoinAsync(room, "member", $"10.63.{i / 200}.{i % 200 + 1}"));
+            deadline.Token.ThrowIfCancellationRequested();
+            for (var i = 0; i < 10; i++)
+            {
+                var room = NewRoom("spread");
+                rooms.Add(room);
+                clients.Add(await cluster.JoinAsync(room, "member", $"10.63.{rooms.Count / 200}.{rooms.Count % 200 + 1}"));
+            }
+
+            perSilo = (await management.GetDetailedGrainStatistics())
+                .Where(s => rooms.Contains(s.GrainId.Key.ToString()!))
+                .GroupBy(s => s.SiloAddress)
+                .ToDictionary(g => g.Key, g => g.Count());
         }
 
-        var statistics = await cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        var perSilo = statistics
-            .Where(s => rooms.Contains(s.GrainId.Key.ToString()))
-            .GroupBy(s => s.SiloAddress)
-            .ToDictionary(g => g.Key, g => g.Count());
-        output.WriteLine("rooms per silo: " + string.Join(", ", perSilo.Select(p => $"{p.Key}={p.Value}")));
-
-        Assert.Equal(40, perSilo.Values.Sum());
-        Assert.Equal(2, perSilo.Count);
+        output.WriteLine($"{rooms.Count} new rooms per silo: " + string.Join(", ", perSilo.Select(p => $"{p.Key}={p.Value}")));
+        Assert.Contains(added.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress, perSilo.Keys);
         foreach (var client in clients)
         {
             await client.DisposeAsync();
@@ -139,33 +149,7 @@ public sealed class ClusterFaultTests(FaultCluster cluster, ITestOutputHelper ou
         await added.StopAsync();
     }
 
-    [Fact]
-    public async Task Restarting_PostgreSQL_under_load_gives_clear_errors_and_recovers_by_itself()
-    {
-        var rooms = Enumerable.Range(0, 3).Select(i => NewRoom($"pg{i}")).ToArray();
-        var chatters = rooms.Select((room, i) => (Room: room, Chatter: new Chatter(() => cluster.Gateway.WebSocketUri(room), $"p{i}", $"10.64.0.{i + 1}", TimeSpan.FromMilliseconds(100)))).ToList();
-        var clock = Stopwatch.StartNew();
-        using var stop = new CancellationTokenSource();
-        var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count() >= 5), TimeSpan.FromSeconds(30));
-
-        await cluster.Postgres.StopAsync();
-        await WaitUntilAsync(() => chatters.All(c => !c.Chatter.Errors.IsEmpty), TimeSpan.FromSeconds(30));
-        await cluster.Postgres.StartAsync();
-        var restartedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > restartedAt)), TimeSpan.FromSeconds(60));
-        await stop.CancelAsync();
-        await Task.WhenAll(running);
-
-        foreach (var (room, chatter) in chatters)
-        {
-            Assert.All(chatter.Errors, error => Assert.Contains("could not be stored", error));
-            var stored = (await cluster.Postgres.MessagesAsync(room)).ToHashSet();
-            Assert.All(chatter.AllReceived, m => Assert.Contains((m.Timestamp, m.Name, m.Message), stored));
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {
         // Polls state that background chatters update; bounded by the timeout.
         using var deadline = new CancellationTokenSource(timeout);

@@ -42,13 +42,16 @@ public sealed class SiloCrashTests(SiloCrashCluster cluster) : IClassFixture<Sil
                 await client.SendAsync(new { message = $"sender{i} message {n}" });
             }
 
-            // Every send ends as its own echo or as an error frame (or the socket closes).
+            // Every send ends as its own echo or as an error frame (or the socket closes); calls into
+            // the cluster fail after the gateway's call timeout (10 s), and the session handles its
+            // messages one after another, so five failing sends take up to a minute.
             var settled = 0;
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             try
             {
                 while (settled < MessagesEach)
                 {
-                    var frame = await client.NextAsync(TimeSpan.FromSeconds(60));
+                    var frame = await client.NextAsync(TimeSpan.FromSeconds(90)).WaitAsync(deadline.Token);
                     if (TestChatClient.Str(frame, "name") == $"sender{i}" || frame.TryGetProperty("error", out _))
                     {
                         settled++;
@@ -63,6 +66,10 @@ public sealed class SiloCrashTests(SiloCrashCluster cluster) : IClassFixture<Sil
             catch (InvalidOperationException)
             {
                 // The socket closed: nothing more can arrive on it.
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"sender{i}: only {settled} of {MessagesEach} sends were answered");
             }
         }).ToList();
 

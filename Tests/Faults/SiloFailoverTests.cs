@@ -48,7 +48,7 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
         var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
 
         // Traffic flows in every room through both gateways before the kill.
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count() >= 10), TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 10), TimeSpan.FromSeconds(30));
         await cluster.Silos[0].KillAsync();
 
         // Measured from the moment the process is gone: any message with a later timestamp was

@@ -85,6 +85,7 @@ public class ChatCluster : IAsyncLifetime
             ["Orleans:ClusterId"] = _clusterId,
             ["Chat:Silo:SiloPort"] = FreePort.Next().ToString(),
             ["Chat:Silo:GatewayPort"] = FreePort.Next().ToString(),
+            ["Urls"] = "http://127.0.0.1:0",
         };
         ConfigureSilo(settings);
         configure?.Invoke(settings);

@@ -1,4 +1,6 @@
+using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Extensions;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,15 +10,15 @@ namespace Chat.Orleans.Tests.Infrastructure;
 /// <summary>A real silo, configured exactly as Silo/Program.cs configures it, in this process.</summary>
 public sealed class ChatSilo : IAsyncDisposable
 {
-    private readonly IHost _host;
+    private readonly WebApplication _host;
 
-    private ChatSilo(IHost host) => _host = host;
+    private ChatSilo(WebApplication host) => _host = host;
 
     public IServiceProvider Services => _host.Services;
 
     public static async Task<ChatSilo> StartAsync(IDictionary<string, string?> settings)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             ContentRootPath = RepositoryPaths.Of("Silo"),
             EnvironmentName = "Production",
@@ -25,6 +27,7 @@ public sealed class ChatSilo : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddChatSilo();
         var host = builder.Build();
+        host.MapDefaultEndpoints();
         await host.StartAsync();
         return new ChatSilo(host);
     }
@@ -38,6 +41,6 @@ public sealed class ChatSilo : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        _host.Dispose();
+        await _host.DisposeAsync();
     }
 }

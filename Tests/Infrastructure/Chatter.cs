@@ -21,7 +21,23 @@ public sealed class Chatter(Func<Uri> endpoint, string name, string address, Tim
     /// <summary>Error frames received (a storage outage shows up here; a failover must not).</summary>
     public ConcurrentQueue<string> Errors { get; } = new();
 
-    public IEnumerable<(long Timestamp, string Name, string Message, TimeSpan At)> AllReceived => Connections.SelectMany(c => c);
+    /// <summary>A snapshot of everything received, safe to read while the chatter runs.</summary>
+    public List<(long Timestamp, string Name, string Message, TimeSpan At)> AllReceived
+    {
+        get
+        {
+            var all = new List<(long, string, string, TimeSpan)>();
+            foreach (var connection in Connections)
+            {
+                lock (connection)
+                {
+                    all.AddRange(connection);
+                }
+            }
+
+            return all;
+        }
+    }
 
     public async Task RunAsync(Stopwatch clock, CancellationToken stop)
     {
