@@ -22,7 +22,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         var program = RepositoryPaths.Of("Gateway", "bin", configuration, "net10.0", "Chat.Orleans.Gateway.dll");
-        var httpUri = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var httpUri = new Uri(settings.TryGetValue("Urls", out var urls) && urls is not null ? urls : $"http://127.0.0.1:{FreePort.Next()}");
         var start = new ProcessStartInfo("dotnet", [program, "--urls", httpUri.ToString()])
         {
             WorkingDirectory = RepositoryPaths.Of("Gateway"),
