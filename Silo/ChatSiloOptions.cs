@@ -22,4 +22,7 @@ public sealed class ChatSiloOptions
 
     /// <summary>Create or update the database schema at start (idempotent, safe with several silos).</summary>
     public bool ApplySchema { get; set; } = true;
+
+    /// <summary>Serve the Orleans dashboard at <c>/dashboard</c> on the silo's HTTP port.</summary>
+    public bool Dashboard { get; set; }
 }

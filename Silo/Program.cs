@@ -1,4 +1,3 @@
-using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -7,6 +6,6 @@ builder.AddChatSilo();
 
 var app = builder.Build();
 
-app.MapDefaultEndpoints();
+app.MapChatSilo();
 
 app.Run();

@@ -5,7 +5,9 @@ using Chat.Orleans.Grains.Rooms;
 using Chat.Orleans.Grains.Storage;
 using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Schema;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Orleans.Dashboard;
 using Orleans.Configuration;
 using Orleans.Storage;
 
@@ -48,6 +50,10 @@ public static class SiloExtensions
                 options.ConnectionString = connectionString;
             });
             silo.AddChatGrains(connectionString);
+            if (siloOptions.Dashboard)
+            {
+                silo.AddDashboard();
+            }
         });
 
         return builder;
@@ -78,6 +84,18 @@ public static class SiloExtensions
             options.ConnectionString = connectionString;
         });
         return silo;
+    }
+
+    /// <summary>The silo's HTTP endpoints: health, metrics, and the Orleans dashboard when enabled.</summary>
+    public static WebApplication MapChatSilo(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        if (app.Services.GetRequiredService<IOptions<ChatSiloOptions>>().Value.Dashboard)
+        {
+            app.MapOrleansDashboard("/dashboard");
+        }
+
+        return app;
     }
 
     public static string GetChatConnectionString(this IConfiguration configuration) =>

@@ -94,11 +94,11 @@ public sealed class ClusterFaultTests(FaultCluster cluster, ITestOutputHelper ou
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 5), TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 5), TimeSpan.FromSeconds(30));
 
         await extra.StopAsync();
         var stoppedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > stoppedAt + 500)), TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > stoppedAt + 500)), TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await Task.WhenAll(running);
 
@@ -110,6 +110,19 @@ public sealed class ClusterFaultTests(FaultCluster cluster, ITestOutputHelper ou
         }
 
         output.WriteLine($"graceful stop: reconnects {string.Join(", ", chatters.Select(c => c.Chatter.Reconnects))}");
+    }
+
+    [Fact]
+    public async Task A_silo_serves_health_metrics_and_on_request_the_Orleans_dashboard()
+    {
+        var silo = await cluster.StartSiloAsync(settings => settings["Chat:Silo:Dashboard"] = "true");
+        using var http = new HttpClient { BaseAddress = silo.HttpUri };
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
+        Assert.Contains("orleans_", await http.GetStringAsync("/metrics"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/dashboard")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await new HttpClient { BaseAddress = cluster.Silo.HttpUri }.GetAsync("/dashboard")).StatusCode);
+        await silo.StopAsync();
     }
 
     [Fact]
@@ -147,23 +160,5 @@ public sealed class ClusterFaultTests(FaultCluster cluster, ITestOutputHelper ou
         }
 
         await added.StopAsync();
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        // Polls state that background chatters update; bounded by the timeout.
-        using var deadline = new CancellationTokenSource(timeout);
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        while (!condition())
-        {
-            try
-            {
-                await tick.WaitForNextTickAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException("Condition not met within " + timeout);
-            }
-        }
     }
 }

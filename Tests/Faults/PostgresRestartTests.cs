@@ -15,13 +15,13 @@ public sealed class PostgresRestartTests(FaultCluster cluster) : IClassFixture<F
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
-        await ClusterFaultTests.WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 5), TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 5), TimeSpan.FromSeconds(30));
 
         await cluster.Postgres.StopAsync();
-        await ClusterFaultTests.WaitUntilAsync(() => chatters.All(c => !c.Chatter.Errors.IsEmpty), TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => chatters.All(c => !c.Chatter.Errors.IsEmpty), TimeSpan.FromSeconds(30));
         await cluster.Postgres.StartAsync();
         var restartedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await ClusterFaultTests.WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > restartedAt)), TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > restartedAt)), TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await Task.WhenAll(running);
 

@@ -48,7 +48,7 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
         var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
 
         // Traffic flows in every room through both gateways before the kill.
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 10), TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Count >= 10), TimeSpan.FromSeconds(30));
         await cluster.Silos[0].KillAsync();
 
         // Measured from the moment the process is gone: any message with a later timestamp was
@@ -57,7 +57,7 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
         var killedAtWallClock = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         // Chat resumes in every room, on both gateways: each member receives a message stored after the kill.
-        await WaitUntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > killedAtWallClock + 1000)), TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(() => chatters.All(c => c.Chatter.AllReceived.Any(m => m.Timestamp > killedAtWallClock + 1000)), TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await Task.WhenAll(running);
 
@@ -93,19 +93,5 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
 
         // Rooms on the surviving silo recover at once; the slowest is the one that had to move.
         output.WriteLine($"failover: slowest room resumed {recoveries.Max():F0} ms after the kill");
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        // Polls state that many background loops update; each check is cheap and bounded by the timeout.
-        using var deadline = new CancellationTokenSource(timeout);
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        while (!condition())
-        {
-            if (!await tick.WaitForNextTickAsync(deadline.Token).AsTask().ContinueWith(t => !t.IsCanceled))
-            {
-                throw new TimeoutException("Condition not met within " + timeout);
-            }
-        }
     }
 }

@@ -1,6 +1,8 @@
-using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Extensions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,6 +18,9 @@ public sealed class ChatSilo : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>The silo's HTTP endpoint (health, metrics, dashboard).</summary>
+    public Uri HttpUri => new(_host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
     public static async Task<ChatSilo> StartAsync(IDictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -27,7 +32,7 @@ public sealed class ChatSilo : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddChatSilo();
         var host = builder.Build();
-        host.MapDefaultEndpoints();
+        host.MapChatSilo();
         await host.StartAsync();
         return new ChatSilo(host);
     }

@@ -1,0 +1,25 @@
+namespace Chat.Orleans.Tests.Infrastructure;
+
+public static class Poll
+{
+    /// <summary>
+    /// Waits for a condition over state that background loops (chatters) update and that no single
+    /// event announces; each check is cheap, and the wait is bounded by the timeout.
+    /// </summary>
+    public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (!condition())
+        {
+            try
+            {
+                await tick.WaitForNextTickAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException("Condition not met within " + timeout);
+            }
+        }
+    }
+}

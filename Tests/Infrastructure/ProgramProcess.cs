@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace Chat.Orleans.Tests.Infrastructure;
+
+/// <summary>
+/// One of the repository's programs (Silo, Gateway) as its own process, built alongside the tests in
+/// the same configuration and run from its project folder (its content root), so a test can kill it
+/// for real (SIGKILL).
+/// </summary>
+public sealed class ProgramProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ProgramProcess(Process process) => _process = process;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public static ProgramProcess Start(string project, IDictionary<string, string?> settings, params string[] arguments)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var program = RepositoryPaths.Of(project, "bin", configuration, "net10.0", $"Chat.Orleans.{project}.dll");
+        var start = new ProcessStartInfo("dotnet", [program, .. arguments])
+        {
+            WorkingDirectory = RepositoryPaths.Of(project),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__")] = value;
+        }
+
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new ProgramProcess(process);
+    }
+
+    /// <summary>SIGKILL: no shutdown, no flush, no goodbye to the cluster.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+}
