@@ -10,8 +10,12 @@ namespace Chat.Orleans.Tests.Infrastructure;
 public sealed class ProgramProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     private ProgramProcess(Process process) => _process = process;
+
+    /// <summary>The last lines the program wrote (warnings and errors), for a failing test's report.</summary>
+    public string Output => string.Join(Environment.NewLine, _output);
 
     public bool HasExited => _process.HasExited;
 
@@ -34,11 +38,25 @@ public sealed class ProgramProcess : IAsyncDisposable
 
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var running = new ProgramProcess(process);
+        process.OutputDataReceived += (_, line) => running.Keep(line.Data);
+        process.ErrorDataReceived += (_, line) => running.Keep(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ProgramProcess(process);
+        return running;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 200 && _output.TryDequeue(out _))
+        {
+        }
     }
 
     /// <summary>SIGKILL: no shutdown, no flush, no goodbye to the cluster.</summary>

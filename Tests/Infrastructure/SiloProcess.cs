@@ -9,6 +9,10 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static SiloProcess Start(IDictionary<string, string?> settings) => new(ProgramProcess.Start("Silo", settings));
 
+    public bool HasExited => _process.HasExited;
+
+    public string Output => _process.Output;
+
     public Task KillAsync() => _process.KillAsync();
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
