@@ -254,6 +254,18 @@
       line.append(button);
       return;
     }
+    if (!state.ready && state.lastError === 'Unknown private room.') {
+      // The server never minted this id (a mistyped or forged link): retrying cannot help.
+      setStatus('disconnected');
+      const line = addSystem('This private room does not exist. ');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link';
+      button.textContent = 'Choose another room';
+      button.addEventListener('click', () => { leaveRoom(); showJoinScreen(); });
+      line.append(button);
+      return;
+    }
     if (!state.connectionLost) {
       state.connectionLost = true;
       addSystem('Connection lost. Reconnecting…');

@@ -110,6 +110,20 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task A_link_to_a_private_room_the_server_never_made_says_so_and_stops_retrying()
+    {
+        var forged = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var page = await cluster.OpenPageAsync(path: "/#" + forged);
+        await page.NameInput.FillAsync("Mallory");
+        await page.Page.Locator("#join-button").ClickAsync();
+
+        await Expect(page.Page.Locator("#log")).ToContainTextAsync("This private room does not exist.");
+        await Expect(page.Page.Locator("#log")).ToContainTextAsync("Unknown private room.");
+        await Expect(page.Status).ToHaveAttributeAsync("data-state", "disconnected");
+        await page.ScreenshotAsync(Name());
+    }
+
+    [Fact]
     public async Task A_page_that_joins_late_sees_the_earlier_messages_in_order()
     {
         var room = NewRoom();
