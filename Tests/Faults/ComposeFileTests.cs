@@ -29,10 +29,24 @@ public sealed class ComposeFileTests(ComposeCluster cluster) : IClassFixture<Com
 
         using var http = new HttpClient();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(siloUrl + "/readyz")).StatusCode);
+
+        // The compose health checks, run as written against the processes' ports.
+        Assert.Equal(0, await RunHealthCheckAsync(ComposeFile.HealthCheck("silo"), 8090, new Uri(siloUrl).Port));
+        Assert.Equal(0, await RunHealthCheckAsync(ComposeFile.HealthCheck("gateway"), 8080, gatewayProcess.HttpUri.Port));
+        Assert.NotEqual(0, await RunHealthCheckAsync(ComposeFile.HealthCheck("gateway"), 8080, FreePort.Next()));
         await using var client = await TestChatClient.ConnectAsync(gatewayProcess.WebSocketUri("compose"), "10.80.0.1");
         await client.JoinAsync("operator");
         await client.SendAsync(new { message = "hello from compose" });
         await client.ExpectMessageAsync("hello from compose");
+    }
+
+    private static async Task<int> RunHealthCheckAsync(string[] command, int composePort, int port)
+    {
+        Assert.Equal(["bash", "-c"], command[..2]);
+        var script = command[2].Replace($"/{composePort} ", $"/{port} ");
+        using var process = System.Diagnostics.Process.Start("bash", ["-c", script])!;
+        await process.WaitForExitAsync();
+        return process.ExitCode;
     }
 
     private Dictionary<string, string?> Localize(Dictionary<string, string> environment, Dictionary<string, string?> ports)
@@ -58,6 +72,17 @@ public sealed class ComposeCluster : ChatCluster
 /// <summary>Reads a service's <c>environment:</c> map from docker-compose.yml (the simple form the file uses).</summary>
 public static class ComposeFile
 {
+    /// <summary>The health check's command (the <c>["CMD", ...]</c> form), without "CMD".</summary>
+    public static string[] HealthCheck(string service)
+    {
+        var lines = File.ReadAllLines(RepositoryPaths.Of("docker-compose.yml"));
+        var start = Array.FindIndex(lines, line => line == $"  {service}:");
+        var test = lines.Skip(start + 1).TakeWhile(line => !line.StartsWith("  ") || line.StartsWith("   ")).First(line => line.TrimStart().StartsWith("test:"));
+        var command = System.Text.Json.JsonSerializer.Deserialize<string[]>(test.Trim()["test:".Length..])!;
+        Assert.Equal("CMD", command[0]);
+        return command[1..];
+    }
+
     public static Dictionary<string, string> Environment(string service)
     {
         var lines = File.ReadAllLines(RepositoryPaths.Of("docker-compose.yml"));
