@@ -7,8 +7,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Orleans.Configuration;
-using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Chat.Orleans.Tests.Grains;
