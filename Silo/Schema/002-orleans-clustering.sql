@@ -52,6 +52,23 @@ CREATE TABLE IF NOT EXISTS OrleansMembershipTable
 -- bumps it. The version row is locked FOR UPDATE first, so concurrent writers of one deployment
 -- queue there; under READ COMMITTED a writer that waited re-reads the bumped version and gets 0.
 -- Nothing is changed before the checks pass, so a refused write leaves no trace to roll back.
+-- Locks the deployment's version row and tells whether it still holds the version the caller saw.
+CREATE OR REPLACE FUNCTION orleans_membership_lock_version(p_deployment_id text, p_expected_version integer)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_current integer;
+BEGIN
+    SELECT Version INTO v_current
+    FROM OrleansMembershipVersionTable
+    WHERE DeploymentId = p_deployment_id
+    FOR UPDATE;
+
+    RETURN v_current IS NOT NULL AND v_current = p_expected_version;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION orleans_membership_insert(
     p_deployment_id    text,
     p_address          text,
@@ -67,15 +84,8 @@ CREATE OR REPLACE FUNCTION orleans_membership_insert(
 RETURNS integer
 LANGUAGE plpgsql
 AS $fn$
-DECLARE
-    v_current integer;
 BEGIN
-    SELECT Version INTO v_current
-    FROM OrleansMembershipVersionTable
-    WHERE DeploymentId = p_deployment_id
-    FOR UPDATE;
-
-    IF v_current IS NULL OR v_current IS DISTINCT FROM p_expected_version THEN
+    IF NOT orleans_membership_lock_version(p_deployment_id, p_expected_version) THEN
         RETURN 0;
     END IF;
 
@@ -111,15 +121,8 @@ CREATE OR REPLACE FUNCTION orleans_membership_update(
 RETURNS integer
 LANGUAGE plpgsql
 AS $fn$
-DECLARE
-    v_current integer;
 BEGIN
-    SELECT Version INTO v_current
-    FROM OrleansMembershipVersionTable
-    WHERE DeploymentId = p_deployment_id
-    FOR UPDATE;
-
-    IF v_current IS NULL OR v_current IS DISTINCT FROM p_expected_version THEN
+    IF NOT orleans_membership_lock_version(p_deployment_id, p_expected_version) THEN
         RETURN 0;
     END IF;
 
