@@ -1,0 +1,38 @@
+namespace Chat.Orleans.Bench.Load;
+
+/// <summary>What one load worker process does: which rooms on which server, from which source address.</summary>
+/// <param name="Endpoint">The server's base address, e.g. ws://127.0.0.1:18080.</param>
+/// <param name="SourceAddress">Each worker binds its own loopback address, so that no address pair runs out of ephemeral ports.</param>
+/// <param name="HistoryMessages">Join mode: messages each room holds before the measured joins.</param>
+/// <param name="Cold">Join mode: the seeding clients leave, so the measured join activates the room again.</param>
+public sealed record LoadPlan(
+    string Mode,
+    string Endpoint,
+    string SourceAddress,
+    string RoomPrefix,
+    int FirstRoom,
+    int Rooms,
+    int MembersPerRoom,
+    int ConnectConcurrency = 200,
+    int HistoryMessages = 0,
+    bool Cold = false);
+
+/// <summary>One line a worker prints: after joining, after each send phase, or after the join measurement.</summary>
+public sealed record WorkerReport(
+    string Kind,
+    int Connected = 0,
+    int Failed = 0,
+    int Refused = 0,
+    double Seconds = 0,
+    long Sent = 0,
+    long Skipped = 0,
+    long Rejected = 0,
+    long Expected = 0,
+    long Delivered = 0,
+    long Duplicates = 0,
+    long OutOfOrder = 0,
+    long Closed = 0,
+    long HistoryShort = 0,
+    long[][]? Latency = null,
+    long MaxMicroseconds = 0,
+    string? FirstError = null);

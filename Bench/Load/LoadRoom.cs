@@ -1,0 +1,14 @@
+namespace Chat.Orleans.Bench.Load;
+
+/// <summary>One room as the worker sees it: its members (all in this worker) and what was sent to it.</summary>
+public sealed class LoadRoom(string name, int members)
+{
+    public string Name { get; } = name;
+
+    public LoadClient?[] Members { get; } = new LoadClient?[members];
+
+    public long Sent;
+    public long Rejected;
+
+    public int Connected => Members.Count(member => member is { IsReady: true, IsClosed: false });
+}

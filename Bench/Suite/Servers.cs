@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Chat.Orleans.Bench.Suite;
+
+/// <summary>Where the suite finds the repository's programs and scripts.</summary>
+public sealed class Repository(string root)
+{
+    public string Root { get; } = root;
+
+    public static Repository Find()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Chat.Orleans.sln")))
+            {
+                return new Repository(directory.FullName);
+            }
+        }
+
+        throw new InvalidOperationException("Chat.Orleans.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public string Project(string name) => Path.Combine(Root, name);
+
+    /// <summary>The programs run from the build the suite itself came from (Release by default).</summary>
+    public string Program(string project)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        return Path.Combine(Root, project, "bin", configuration, "net10.0", $"Chat.Orleans.{project}.dll");
+    }
+}
+
+/// <summary>A process the suite measures: its name in the reports, and its pids (PostgreSQL is a tree).</summary>
+public sealed record MeasuredProcess(string Role, Func<IEnumerable<int>> Pids)
+{
+    public double CpuSeconds() => Pids().Sum(ProcStat.CpuSeconds);
+
+    public long ResidentBytes() => Pids().Sum(ProcStat.ResidentBytes);
+}
+
+/// <summary>The system under test: a name, the WebSocket endpoints it serves, and its processes.</summary>
+public interface IBenchTarget
+{
+    string Name { get; }
+
+    IReadOnlyList<string> Endpoints { get; }
+
+    IEnumerable<MeasuredProcess> Processes { get; }
+
+    /// <summary>Makes sure at least this many server processes serve sockets.</summary>
+    Task EnsureServersAsync(int count);
+
+    /// <summary>Waits until the servers have let go of the last run's sockets.</summary>
+    Task SettleAsync();
+}
+
+public static class Ports
+{
+    public static int Free()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Waits for a 200 from a health endpoint.</summary>
+    public static async Task WaitHealthyAsync(string url, BenchProcess process, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < timeout)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{process.Name} exited: {process.Errors}");
+            }
+
+            try
+            {
+                if ((await http.GetAsync(url)).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{process.Name} was not healthy at {url} within {timeout}: {process.Errors}");
+    }
+
+    /// <summary>Reads the sum of one metric's samples from a Prometheus text page.</summary>
+    public static async Task<double> ScrapeAsync(string metricsUrl, string metric)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var page = await http.GetStringAsync(metricsUrl);
+        double sum = 0;
+        foreach (var line in page.Split('\n'))
+        {
+            if (line.StartsWith(metric, StringComparison.Ordinal) && line.Length > metric.Length && line[metric.Length] is ' ' or '{')
+            {
+                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return sum;
+    }
+}
+
+/// <summary>The floor: one bare Kestrel broadcast server per ~16k sockets, like the gateways.</summary>
+public sealed class FloorTarget(Repository repository) : IBenchTarget, IAsyncDisposable
+{
+    private readonly List<(BenchProcess Process, string Endpoint)> _servers = [];
+
+    public string Name => "floor";
+
+    public IReadOnlyList<string> Endpoints => [.. _servers.Select(server => server.Endpoint)];
+
+    public IEnumerable<MeasuredProcess> Processes =>
+        _servers.Select(server => new MeasuredProcess("floor", () => [server.Process.Id]));
+
+    public async Task EnsureServersAsync(int count)
+    {
+        while (_servers.Count < count)
+        {
+            var port = Ports.Free();
+            var process = BenchProcess.Start(
+                $"floor-{_servers.Count}",
+                repository.Program("Bench"),
+                ["floor", "--urls", $"http://127.0.0.1:{port}"],
+                new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" },
+                repository.Project("Bench"));
+            _servers.Add((process, $"ws://127.0.0.1:{port}"));
+            await Ports.WaitHealthyAsync($"http://127.0.0.1:{port}/healthz", process, TimeSpan.FromSeconds(30));
+        }
+    }
+
+    public Task SettleAsync() => Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (process, _) in _servers)
+        {
+            await process.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The chat: a private PostgreSQL (fsync on), one silo, and as many gateways as the sockets need.</summary>
+public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
+{
+    private readonly Repository _repository;
+    private readonly string _dataDirectory;
+    private readonly Dictionary<string, string> _environment;
+    private readonly List<(BenchProcess Process, string Endpoint, string Http)> _gateways = [];
+    private BenchProcess? _silo;
+    private string _siloHttp = "";
+    private int _postmasterPid;
+
+    private ChatTarget(Repository repository, string dataDirectory, string connectionString)
+    {
+        _repository = repository;
+        _dataDirectory = dataDirectory;
+        var cluster = "bench-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        _environment = new()
+        {
+            ["ConnectionStrings__Chat"] = connectionString,
+            ["Orleans__ClusterId"] = cluster,
+            ["Orleans__ServiceId"] = "bench",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Chat__Gateway__RateLimitEnabled"] = "false",
+        };
+    }
+
+    public string Name => "chat";
+
+    public string SiloMetrics => $"{_siloHttp}/metrics";
+
+    public IReadOnlyList<string> Endpoints => [.. _gateways.Select(gateway => gateway.Endpoint)];
+
+    public IEnumerable<MeasuredProcess> Processes =>
+    [
+        new("silo", () => [_silo!.Id]),
+        .. _gateways.Select(gateway => new MeasuredProcess("gateway", () => [gateway.Process.Id])),
+        new("postgres", () => ProcStat.Tree(_postmasterPid)),
+    ];
+
+    public static async Task<ChatTarget> StartAsync(Repository repository, string dataDirectory)
+    {
+        var postgres = Process.Start(new ProcessStartInfo("bash", [Path.Combine(repository.Root, "scripts", "postgres.sh"), "start", dataDirectory])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        var connectionString = (await postgres.StandardOutput.ReadToEndAsync()).Trim().Split('\n').Last();
+        await postgres.WaitForExitAsync();
+        if (postgres.ExitCode != 0)
+        {
+            throw new InvalidOperationException("PostgreSQL did not start (scripts/postgres.sh)");
+        }
+
+        var target = new ChatTarget(repository, dataDirectory, connectionString)
+        {
+            _postmasterPid = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture),
+        };
+
+        var http = Ports.Free();
+        target._siloHttp = $"http://127.0.0.1:{http}";
+        target._silo = BenchProcess.Start(
+            "silo",
+            repository.Program("Silo"),
+            ["--urls", target._siloHttp],
+            new Dictionary<string, string>(target._environment)
+            {
+                ["Chat__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+                ["Chat__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            },
+            repository.Project("Silo"));
+        await Ports.WaitHealthyAsync($"{target._siloHttp}/readyz", target._silo, TimeSpan.FromSeconds(60));
+        return target;
+    }
+
+    public async Task EnsureServersAsync(int count)
+    {
+        while (_gateways.Count < count)
+        {
+            var port = Ports.Free();
+            var process = BenchProcess.Start(
+                $"gateway-{_gateways.Count}",
+                _repository.Program("Gateway"),
+                ["--urls", $"http://127.0.0.1:{port}"],
+                _environment,
+                _repository.Project("Gateway"));
+            _gateways.Add((process, $"ws://127.0.0.1:{port}", $"http://127.0.0.1:{port}"));
+            await Ports.WaitHealthyAsync($"http://127.0.0.1:{port}/readyz", process, TimeSpan.FromSeconds(60));
+        }
+    }
+
+    public async Task SettleAsync()
+    {
+        var started = Stopwatch.GetTimestamp();
+        foreach (var gateway in _gateways)
+        {
+            while (await Ports.ScrapeAsync($"{gateway.Http}/metrics", "chat_sockets_open") > 0 && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (process, _, _) in _gateways)
+        {
+            await process.DisposeAsync();
+        }
+
+        if (_silo is not null)
+        {
+            await _silo.DisposeAsync();
+        }
+
+        using var stop = Process.Start(new ProcessStartInfo("bash", [Path.Combine(_repository.Root, "scripts", "postgres.sh"), "stop", _dataDirectory]))!;
+        await stop.WaitForExitAsync();
+    }
+}
