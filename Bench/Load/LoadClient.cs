@@ -215,7 +215,13 @@ public sealed class LoadClient
         }
 
         _lastSequence[member] = (int)sequence;
-        _worker.OnDelivered((int)phase, (Stopwatch.GetTimestamp() - sentAt) * 1_000_000 / Stopwatch.Frequency);
+        var latency = (Stopwatch.GetTimestamp() - sentAt) * 1_000_000 / Stopwatch.Frequency;
+        if (latency > Volatile.Read(ref _room.MaxLatency))
+        {
+            Volatile.Write(ref _room.MaxLatency, latency);
+        }
+
+        _worker.OnDelivered((int)phase, latency);
     }
 
     private static bool Read(ref ReadOnlySpan<byte> text, out long value)

@@ -33,6 +33,7 @@ public sealed record WorkerReport(
     long OutOfOrder = 0,
     long Closed = 0,
     long HistoryShort = 0,
+    int SlowRooms = 0,
     long[][]? Latency = null,
     long MaxMicroseconds = 0,
     string? FirstError = null);

@@ -10,5 +10,8 @@ public sealed class LoadRoom(string name, int members)
     public long Sent;
     public long Rejected;
 
+    /// <summary>The slowest delivery in this room in the current phase, in µs.</summary>
+    public long MaxLatency;
+
     public int Connected => Members.Count(member => member is { IsReady: true, IsClosed: false });
 }

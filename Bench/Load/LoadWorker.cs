@@ -169,6 +169,7 @@ public sealed class LoadWorker
         {
             room.Sent = 0;
             room.Rejected = 0;
+            room.MaxLatency = 0;
         }
 
         _latency.Reset();
@@ -241,6 +242,7 @@ public sealed class LoadWorker
             Duplicates: Interlocked.Read(ref _duplicates) - duplicatesBefore,
             OutOfOrder: Interlocked.Read(ref _outOfOrder) - outOfOrderBefore,
             Closed: Interlocked.Read(ref _closed) - closedBefore,
+            SlowRooms: _rooms.Count(room => room.MaxLatency > 100_000),
             Latency: _latency.ToSparse(),
             MaxMicroseconds: _latency.MaxMicroseconds,
             FirstError: _firstError);

@@ -14,6 +14,8 @@ public sealed class BenchSuite
     private readonly Repository _repository;
     private readonly ChatTarget _chat;
     private readonly FloorTarget _floor;
+    private const double WarmUpSeconds = 6;
+
     private readonly ResultLog _log;
     private readonly bool _smoke;
     private readonly string _run = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
@@ -55,6 +57,12 @@ public sealed class BenchSuite
                 ("durability", suite.DurabilityAsync),
                 ("connections", suite.ConnectionsAsync),
             ];
+
+        // Not part of the suite: one steady load on the chat alone, long enough to attach a profiler.
+        if (only.Contains("profile"))
+        {
+            scenarios = [("profile", suite.ProfileAsync)];
+        }
         foreach (var (name, run) in scenarios.Where(scenario => only.Length == 0 || only.Contains(scenario.Name)))
         {
             var scenarioStarted = Stopwatch.GetTimestamp();
@@ -94,6 +102,17 @@ public sealed class BenchSuite
         var join = await JoinRowAsync(_chat, rooms: 4, cold: false);
         _log.Write("smoke-join", "Smoke: joins with 10 messages of history", [join]);
         Check((int)join["joined"]! == 4 && (long)join["history_short"]! == 0, "smoke: joins received their history");
+    }
+
+    private async Task ProfileAsync()
+    {
+        var rooms = int.Parse(Environment.GetEnvironmentVariable("BENCH_PROFILE_ROOMS") ?? "1000", CultureInfo.InvariantCulture);
+        var rate = double.Parse(Environment.GetEnvironmentVariable("BENCH_PROFILE_RATE") ?? "1", CultureInfo.InvariantCulture);
+        var target = Environment.GetEnvironmentVariable("BENCH_PROFILE_TARGET") == "floor" ? (IBenchTarget)_floor : _chat;
+        var servers = int.Parse(Environment.GetEnvironmentVariable("BENCH_PROFILE_SERVERS") ?? "1", CultureInfo.InvariantCulture);
+        await using var run = await LoadRun.StartAsync(_repository, target, Prefix("p", target), rooms, 10, servers: servers);
+        var row = await PhaseAsync(target, run, rooms, 10, rate, 30);
+        _log.Write("profile", $"Profile: {target.Name} only, {rooms} rooms × 10 members, {rate} msg/s each, 30 s (BENCH_PROFILE_ROOMS, _RATE, _TARGET)", [row]);
     }
 
     private async Task HotRoomAsync()
@@ -138,9 +157,10 @@ public sealed class BenchSuite
         foreach (var target in Targets)
         {
             await using var run = await LoadRun.StartAsync(_repository, target, Prefix("s", target), rooms: 1, members: 1000);
-            foreach (var rate in new[] { 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0 })
+            var rates = new[] { 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0 };
+            foreach (var rate in rates)
             {
-                var row = await PhaseAsync(target, run, 1, 1000, rate, 5);
+                var row = await PhaseAsync(target, run, 1, 1000, rate, 5, warmUp: rate == rates[0]);
                 rows.Add(row);
                 if (!Sustained(row))
                 {
@@ -296,8 +316,16 @@ public sealed class BenchSuite
         return row;
     }
 
-    private async Task<Row> PhaseAsync(IBenchTarget target, LoadRun run, int rooms, int members, double rate, double seconds)
+    private async Task<Row> PhaseAsync(IBenchTarget target, LoadRun run, int rooms, int members, double rate, double seconds, bool warmUp = true)
     {
+        if (warmUp)
+        {
+            // Unmeasured: a fresh process runs unoptimized (tier-0) code at first, and under a sudden
+            // 100k deliveries/s it fell seconds behind before the JIT caught up (BENCHMARKS.md).
+            // Half the rate, so the warm-up does not leave a backlog for the measured phase.
+            await run.SendAsync(rate / 2, WarmUpSeconds, []);
+        }
+
         var stored = target == _chat ? await StoreCountersAsync() : default;
         var phase = await run.SendAsync(rate, seconds, []);
         var deliveries = phase.Delivered / seconds;
@@ -321,6 +349,7 @@ public sealed class BenchSuite
             ["rejected"] = phase.Rejected,
             ["skipped"] = phase.Skipped,
             ["closed"] = phase.Closed,
+            ["rooms_over_100ms"] = phase.SlowRooms,
             ["cpu"] = phase.CpuPercent,
             ["server_cpu_us_per_delivery"] = ServerCpuSeconds(phase) * 1e6 / Math.Max(1, phase.Delivered),
         };

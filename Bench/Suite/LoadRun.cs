@@ -134,6 +134,8 @@ public sealed class Aggregate
 
     public long HistoryShort => Reports.Sum(report => report.HistoryShort);
 
+    public int SlowRooms => Reports.Sum(report => report.SlowRooms);
+
     public string? FirstError => Reports.Select(report => report.FirstError).FirstOrDefault(error => error is not null);
 
     public static Aggregate Of(IEnumerable<WorkerReport> reports)

@@ -13,8 +13,13 @@ public sealed partial class RoomRegistry(
     ILogger<RoomRegistry> logger) : BackgroundService
 {
     private readonly Lock _lock = new();
+    // Renewals go out a slice per tick, spread over the period: renewing thousands of rooms at once
+    // was a burst of calls every period, and every message queued behind it (a p99 spike).
+    private const int RenewalSlices = 25;
+
     private readonly Dictionary<string, RoomSubscription> _rooms = [];
     private long _lastSessionId;
+    private int _nextRenewalSlice;
 
     /// <summary>Names this gateway process to the rooms; a restarted gateway is a new one.</summary>
     public Guid GatewayId { get; } = Guid.NewGuid();
@@ -29,6 +34,7 @@ public sealed partial class RoomRegistry(
             {
                 subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, metrics, logger);
                 subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
+                subscription.RenewalSlice = _nextRenewalSlice++ % RenewalSlices;
                 _rooms.Add(room, subscription);
             }
 
@@ -51,13 +57,15 @@ public sealed partial class RoomRegistry(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.SubscriptionRenewal);
+        using var timer = new PeriodicTimer(options.Value.SubscriptionRenewal / RenewalSlices);
+        var slice = 0;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            slice = (slice + 1) % RenewalSlices;
             RoomSubscription[] subscriptions;
             lock (_lock)
             {
-                subscriptions = [.. _rooms.Values];
+                subscriptions = [.. _rooms.Values.Where(subscription => subscription.RenewalSlice == slice)];
             }
 
             await Task.WhenAll(subscriptions.Select(RenewAsync));

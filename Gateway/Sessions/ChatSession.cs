@@ -55,6 +55,7 @@ public sealed partial class ChatSession
     private int _queued;
     private int _queueLimit;
     private WebSocketCloseStatus? _closeStatus;
+    private IRateLimiterGrain? _rateLimiter;
     private string? _closeDescription;
 
     public ChatSession(
@@ -96,13 +97,17 @@ public sealed partial class ChatSession
     public async Task RunAsync(CancellationToken shutdown)
     {
         using var shutdownRegistration = shutdown.Register(() => Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down.", null));
+
+        // Reads and writes take no token: a cancellable token sends every frame down the socket's slow
+        // path (a registration per call). Aborting the socket ends them just as well.
+        using var abortRegistration = _closing.Token.Register(static socket => ((WebSocket)socket!).Abort(), _socket);
         var sending = SendLoopAsync();
         _metrics.SocketOpened();
         try
         {
             await ReceiveLoopAsync();
         }
-        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The peer went away or the session was closed: both end the session the same way.
         }
@@ -190,7 +195,7 @@ public sealed partial class ChatSession
                         return;
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxFrameBytes - length), _closing.Token);
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxFrameBytes - length), CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return;
@@ -377,7 +382,7 @@ public sealed partial class ChatSession
     {
         try
         {
-            await _cluster.GetGrain<IRoomGrain>(_room).Post(_name!, message);
+            await _subscription!.Grain.Post(_name!, message);
         }
         catch (Exception exception)
         {
@@ -446,11 +451,13 @@ public sealed partial class ChatSession
         return true;
     }
 
+    private IRateLimiterGrain RateLimiter => _rateLimiter ??= _cluster.GetGrain<IRateLimiterGrain>(_clientAddress.ToString());
+
     private async Task SpendAsync()
     {
         try
         {
-            ExtendCooldown(await _cluster.GetGrain<IRateLimiterGrain>(_clientAddress.ToString()).Spend());
+            ExtendCooldown(await RateLimiter.Spend());
         }
         catch (Exception exception)
         {
@@ -462,7 +469,7 @@ public sealed partial class ChatSession
     {
         try
         {
-            ExtendCooldown(await _cluster.GetGrain<IRateLimiterGrain>(_clientAddress.ToString()).GetCooldown());
+            ExtendCooldown(await RateLimiter.GetCooldown());
         }
         catch (Exception exception)
         {
@@ -536,12 +543,12 @@ public sealed partial class ChatSession
         try
         {
             var reader = _outbox.Reader;
-            while (await reader.WaitToReadAsync(_closing.Token))
+            while (await reader.WaitToReadAsync())
             {
                 while (reader.TryRead(out var frame))
                 {
                     Interlocked.Decrement(ref _queued);
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _closing.Token);
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None);
                 }
             }
 

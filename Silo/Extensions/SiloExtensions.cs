@@ -69,7 +69,18 @@ public static class SiloExtensions
         services.AddOptions<RoomOptions>().BindConfiguration(RoomOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<MessageLogOptions>().BindConfiguration(MessageLogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton(_ =>
+        {
+            // The log sends the same two statements all day: prepared, PostgreSQL skips parsing and
+            // planning them on every batch (unless the connection string says otherwise).
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            {
+                builder.ConnectionStringBuilder.MaxAutoPrepare = 8;
+            }
+
+            return builder.Build();
+        });
         services.AddSingleton<RoomMetrics>();
         services.AddSingleton<MessageLog>();
 
