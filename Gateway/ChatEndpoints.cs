@@ -59,6 +59,7 @@ public static partial class ChatEndpoints
         IClusterClient cluster,
         IHostApplicationLifetime lifetime,
         IOptions<GatewayOptions> options,
+        SocketLimit socketLimit,
         GatewayMetrics metrics,
         ILoggerFactory loggers)
     {
@@ -92,22 +93,51 @@ public static partial class ChatEndpoints
             return Results.Text("Origin not allowed", statusCode: StatusCodes.Status403Forbidden);
         }
 
+        if (!socketLimit.TryEnter())
+        {
+            metrics.SocketRefused();
+            context.Response.Headers.RetryAfter = "10";
+            return Results.Text("Too many connections; try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        try
+        {
+            return await RunSocketAsync(context, name, isPrivate, registry, cluster, roomIds, lifetime, options.Value, metrics, loggers);
+        }
+        finally
+        {
+            socketLimit.Exit();
+        }
+    }
+
+    private static async Task<IResult> RunSocketAsync(
+        HttpContext context,
+        string name,
+        bool isPrivate,
+        RoomRegistry registry,
+        IClusterClient cluster,
+        RoomIds roomIds,
+        IHostApplicationLifetime lifetime,
+        GatewayOptions options,
+        GatewayMetrics metrics,
+        ILoggerFactory loggers)
+    {
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
-            KeepAliveInterval = options.Value.KeepAliveInterval,
-            KeepAliveTimeout = options.Value.KeepAliveTimeout,
+            KeepAliveInterval = options.KeepAliveInterval,
+            KeepAliveTimeout = options.KeepAliveTimeout,
         });
 
         // Browsers hide the body of a failed upgrade, so setup errors travel as an error frame.
         var setupError = await CheckSetupAsync(name, isPrivate, roomIds, lifetime, loggers, context.RequestAborted);
         if (setupError is not null)
         {
-            await ChatSession.RejectAsync(socket, setupError, options.Value.CloseTimeout);
+            await ChatSession.RejectAsync(socket, setupError, options.CloseTimeout);
             return Results.Empty;
         }
 
         var clientAddress = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        var session = new ChatSession(socket, name, clientAddress, registry, cluster, options.Value, metrics, loggers.CreateLogger<ChatSession>());
+        var session = new ChatSession(socket, name, clientAddress, registry, cluster, options, metrics, loggers.CreateLogger<ChatSession>());
         await session.RunAsync(lifetime.ApplicationStopping);
         return Results.Empty;
     }

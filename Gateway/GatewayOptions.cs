@@ -79,6 +79,18 @@ public sealed class GatewayOptions
     public int SocketSendBufferBytes { get; set; }
 
     /// <summary>
+    /// Chat sockets this gateway holds at most; past it, new ones get 503 and the open ones go on.
+    /// 0: the process's open-file limit less <see cref="FileReserve"/> (a server that runs out of file
+    /// descriptors cannot even accept a connection to refuse it).
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int MaxSockets { get; set; }
+
+    /// <summary>File descriptors kept free of chat sockets: HTTP requests, Orleans, PostgreSQL, files.</summary>
+    [Range(16, 100_000)]
+    public int FileReserve { get; set; } = 1000;
+
+    /// <summary>
     /// Base64 key that signs private room ids. When empty, the key is created once in the database and
     /// shared by every gateway from there.
     /// </summary>

@@ -1,3 +1,4 @@
+using Chat.Orleans.Gateway.Sessions;
 using System.Net;
 using Chat.Orleans.Gateway.Health;
 using Chat.Orleans.Gateway.Rooms;
@@ -27,6 +28,18 @@ public static partial class GatewayExtensions
         builder.AddServiceDefaults();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         builder.Services.AddSingleton<GatewayMetrics>();
+        var socketLimit = new SocketLimit(options);
+        builder.Services.AddSingleton(socketLimit);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Connections beyond the chat sockets (page loads, health checks, upgrades in progress)
+            // get half the reserve; Kestrel closes the ones past that at once, so the process keeps
+            // descriptors to spare (SocketLimit answers the chat sockets past theirs with 503).
+            if (socketLimit.Max < int.MaxValue - options.FileReserve)
+            {
+                kestrel.Limits.MaxConcurrentConnections = socketLimit.Max + options.FileReserve / 2;
+            }
+        });
         if (options.SocketSendBufferBytes > 0)
         {
             // Accepted sockets inherit the listening socket's buffer size.

@@ -458,6 +458,57 @@ public sealed class HostileInputTests(ChatCluster cluster) : IClassFixture<ChatC
     private static string NewRoom() => "hostile-" + Guid.NewGuid().ToString("N")[..24];
 
     /// <summary>A distinct client address per socket, so the per-IP rate limit never interferes.</summary>
+    // --- more sockets than the gateway may hold: refused before the upgrade, the others go on ---
+
+    [Fact]
+    public async Task Sockets_past_the_gateway_limit_get_503_and_the_open_ones_keep_working()
+    {
+        await using var gateway = await cluster.StartGatewayAsync(settings => settings["Chat:Gateway:MaxSockets"] = "3");
+        var room = NewRoom();
+        var members = new List<TestChatClient>();
+        try
+        {
+            foreach (var name in new[] { "a", "b", "c" })
+            {
+                var member = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), NextAddress());
+                members.Add(member);
+                await member.JoinAsync(name);
+            }
+
+            using var refused = new ClientWebSocket();
+            refused.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAsync<WebSocketException>(() => refused.ConnectAsync(gateway.WebSocketUri(room), CancellationToken.None));
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refused.HttpStatusCode);
+
+            await AssertStillRelaysAsync(members[0]);
+
+            // A place that frees up is taken again.
+            await members[2].DisposeAsync();
+            members.RemoveAt(2);
+            await Poll.UntilAsync(async () =>
+            {
+                using var probe = new ClientWebSocket();
+                try
+                {
+                    await probe.ConnectAsync(gateway.WebSocketUri(room), CancellationToken.None);
+                    probe.Abort();
+                    return true;
+                }
+                catch (WebSocketException)
+                {
+                    return false;
+                }
+            }, Quick);
+        }
+        finally
+        {
+            foreach (var member in members)
+            {
+                await member.DisposeAsync();
+            }
+        }
+    }
+
     private static string NextAddress()
     {
         var n = Interlocked.Increment(ref s_lastAddress);

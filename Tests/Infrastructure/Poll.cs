@@ -22,4 +22,22 @@ public static class Poll
             }
         }
     }
+
+    /// <summary>As above, for a condition that needs a round trip to check (the server frees a place after the close).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (!await condition())
+        {
+            try
+            {
+                await tick.WaitForNextTickAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException("Condition not met within " + timeout);
+            }
+        }
+    }
 }
