@@ -33,7 +33,9 @@ public sealed class LoadRun : IAsyncDisposable
     {
         servers = servers > 0 ? servers : Math.Max(1, (int)Math.Ceiling(rooms * members / (double)SocketsPerWorker));
         await target.EnsureServersAsync(firstServer + servers);
-        var workerCount = Math.Max(servers, (int)Math.Ceiling(rooms * members / (double)SocketsPerWorker));
+        // Whole workers per server, so that every server gets the same share of the sockets.
+        var workersPerServer = (int)Math.Ceiling(rooms * members / (double)SocketsPerWorker / servers);
+        var workerCount = servers * Math.Max(1, workersPerServer);
         var workers = new List<BenchProcess>();
         var firstRoom = 0;
         for (var w = 0; w < workerCount; w++)
