@@ -14,8 +14,6 @@ public sealed class LatencyHistogram
     private readonly long[] _counts = new long[64 * SubBuckets];
     private long _max;
 
-    public long Count { get; private set; }
-
     public void Record(long microseconds)
     {
         if (microseconds < 0)
@@ -96,17 +94,6 @@ public sealed class LatencyHistogram
         }
 
         return _max / 1000.0;
-    }
-
-    public long Total()
-    {
-        long total = 0;
-        foreach (var count in _counts)
-        {
-            total += count;
-        }
-
-        return total;
     }
 
     private static int IndexOf(long value)
