@@ -86,6 +86,10 @@ public sealed class GatewayOptions
     [Range(0, 10_000_000)]
     public int MaxSockets { get; set; }
 
+    /// <summary>Room joins this gateway has in flight at most; more wait their turn (reconnect storms).</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentJoins { get; set; } = 64;
+
     /// <summary>File descriptors kept free of chat sockets: HTTP requests, Orleans, PostgreSQL, files.</summary>
     [Range(16, 100_000)]
     public int FileReserve { get; set; } = 1000;

@@ -302,6 +302,10 @@ public sealed class BenchSuite
         if (joined.FirstError is { } error)
         {
             row["first_error"] = error;
+            if (target == _chat)
+            {
+                File.WriteAllText(Path.Combine(_log.Directory, $"warnings-{code}.txt"), _chat.Warnings);
+            }
         }
 
         return row;

@@ -48,7 +48,7 @@ public sealed class LoadRun : IAsyncDisposable
             workers.Add(BenchProcess.Start($"load-{w}", repository.Program("Bench"), ["load", JsonSerializer.Serialize(plan, BenchJson.Options)], new Dictionary<string, string>(), repository.Project("Bench")));
         }
 
-        var joined = Aggregate.Of(await Task.WhenAll(workers.Select(worker => ReadReportAsync(worker, TimeSpan.FromMinutes(3)))));
+        var joined = Aggregate.Of(await Task.WhenAll(workers.Select(worker => ReadReportAsync(worker, TimeSpan.FromMinutes(5)))));
         return new LoadRun(target, workers, joined);
     }
 

@@ -12,10 +12,12 @@ public sealed class ResultLog
     public ResultLog(string directory)
     {
         _directory = directory;
-        Directory.CreateDirectory(directory);
+        System.IO.Directory.CreateDirectory(directory);
         File.WriteAllText(JsonPath, "");
         File.WriteAllText(TablePath, "");
     }
+
+    public string Directory => _directory;
 
     public string JsonPath => Path.Combine(_directory, "results.jsonl");
 

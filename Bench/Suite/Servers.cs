@@ -175,12 +175,19 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             ["Orleans__ServiceId"] = "bench",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Chat__Gateway__RateLimitEnabled"] = "false",
+
+            // Warnings to stderr, which the suite keeps for its reports.
+            ["Logging__Console__LogToStandardErrorThreshold"] = "Warning",
         };
     }
 
     public string Name => "chat";
 
     public string SiloMetrics => $"{_siloHttp}/metrics";
+
+    /// <summary>The last warnings of the silo and the gateways, for a scenario that saw failures.</summary>
+    public string Warnings => string.Join(Environment.NewLine, new[] { _silo! }.Concat(_gateways.Select(gateway => gateway.Process))
+        .Select(process => $"{process.Name}: {process.Errors}"));
 
     public IReadOnlyList<string> Endpoints => [.. _gateways.Select(gateway => gateway.Endpoint)];
 

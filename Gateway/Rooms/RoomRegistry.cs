@@ -18,6 +18,7 @@ public sealed partial class RoomRegistry(
     private const int RenewalSlices = 25;
 
     private readonly Dictionary<string, RoomSubscription> _rooms = [];
+    private readonly SemaphoreSlim _joins = new(options.Value.MaxConcurrentJoins);
     private long _lastSessionId;
     private int _nextRenewalSlice;
 
@@ -25,6 +26,24 @@ public sealed partial class RoomRegistry(
     public Guid GatewayId { get; } = Guid.NewGuid();
 
     public long NewSessionId() => Interlocked.Increment(ref _lastSessionId);
+
+    /// <summary>
+    /// Joins a room, at most <see cref="GatewayOptions.MaxConcurrentJoins"/> at a time from this gateway.
+    /// In a reconnect storm (thousands of sockets at once) unbounded joins queued in the silos past the
+    /// call timeout, failed, were retried, and the storm fed itself; queued here, they wait their turn.
+    /// </summary>
+    public async Task<RoomSnapshot> JoinAsync(RoomSubscription subscription, Sessions.ChatSession session, RoomMember member)
+    {
+        await _joins.WaitAsync();
+        try
+        {
+            return await subscription.JoinAsync(session, member);
+        }
+        finally
+        {
+            _joins.Release();
+        }
+    }
 
     public RoomSubscription Acquire(string room)
     {

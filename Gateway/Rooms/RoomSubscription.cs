@@ -112,6 +112,15 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
             version = _version;
         }
 
+        if (members.Length == 0)
+        {
+            // Only sessions still joining hold this subscription (their joins may wait in line): an
+            // empty renewal would tell the room that this gateway left, and an empty room deactivates
+            // under the joins on their way, which then find a new activation and resync. Leaves
+            // already told the room; a gateway that says nothing lapses after the lease.
+            return;
+        }
+
         ObserveEpoch(await Grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members), except: null);
     }
 

@@ -299,7 +299,7 @@ public sealed partial class ChatSession
         var member = new RoomMember(_sessionId, name);
         try
         {
-            snapshot = await _subscription.JoinAsync(this, member);
+            snapshot = await _registry.JoinAsync(_subscription, this, member);
         }
         catch (Exception first) when (first is not TimeoutException)
         {
@@ -309,7 +309,7 @@ public sealed partial class ChatSession
             LogJoinRetried(_logger, first, _room);
             try
             {
-                snapshot = await _subscription.JoinAsync(this, member);
+                snapshot = await _registry.JoinAsync(_subscription, this, member);
             }
             catch (Exception exception)
             {
