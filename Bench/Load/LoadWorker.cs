@@ -14,6 +14,9 @@ public sealed class LoadWorker
 {
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
 
+    // What has not arrived this long after the last send counts as lost (late is in the latency).
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
+
     private readonly LoadPlan _plan;
     private readonly LoadRoom[] _rooms;
     private readonly LatencyHistogram _latency = new();
@@ -229,7 +232,7 @@ public sealed class LoadWorker
 
             await Task.Delay(10);
         }
-        while (Stopwatch.GetElapsedTime(drainStarted) < TimeSpan.FromSeconds(5));
+        while (Stopwatch.GetElapsedTime(drainStarted) < DrainTimeout);
 
         return new WorkerReport("phase",
             Connected: clients.Count(client => !client.IsClosed),

@@ -258,6 +258,13 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
                 await Task.Delay(200);
             }
         }
+
+        // Empty rooms deactivate (and write their state) after the sockets are gone: that work must
+        // not run into the next scenario.
+        while (await Ports.ScrapeAsync(SiloMetrics, "chat_rooms_active") > 0 && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(90))
+        {
+            await Task.Delay(200);
+        }
     }
 
     public async ValueTask DisposeAsync()
