@@ -261,9 +261,21 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
 
         // Empty rooms deactivate (and write their state) after the sockets are gone: that work must
         // not run into the next scenario.
-        while (await Ports.ScrapeAsync(SiloMetrics, "chat_rooms_active") > 0 && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(90))
+        // Done when none are left, or when the count has not moved for a second (a few rooms may
+        // stay for their subscription lease).
+        var active = double.MaxValue;
+        var still = 0;
+        while (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
         {
-            await Task.Delay(200);
+            var now = await Ports.ScrapeAsync(SiloMetrics, "chat_rooms_active");
+            still = now == active ? still + 1 : 0;
+            active = now;
+            if (active == 0 || still >= 4)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
         }
     }
 
