@@ -26,7 +26,7 @@ public sealed class LoadClient
     private ValueTask _pendingSend;
     private long _nextSequence;
     private volatile bool _isReady;
-    private volatile bool _isClosed;
+    private int _closed;
 
     public LoadClient(LoadWorker worker, LoadRoom room, int member)
     {
@@ -42,7 +42,7 @@ public sealed class LoadClient
 
     public bool IsReady => _isReady;
 
-    public bool IsClosed => _isClosed;
+    public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
     /// <summary>Message frames that arrived before `ready` (the history).</summary>
     public int HistoryReceived { get; private set; }
@@ -76,7 +76,7 @@ public sealed class LoadClient
     /// <summary>Starts sending one message unless the previous one is still being written (then false).</summary>
     public bool TrySend(int phase)
     {
-        if (!_pendingSend.IsCompleted || _isClosed || !_isReady)
+        if (!_pendingSend.IsCompleted || IsClosed || !_isReady)
         {
             return false;
         }
@@ -107,10 +107,27 @@ public sealed class LoadClient
         await _socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None);
     }
 
+    /// <summary>Ends the client (teardown, or a join that failed).</summary>
     public void Abort()
     {
-        _isClosed = true;
+        MarkClosed();
         _socket.Abort();
+    }
+
+    /// <summary>True for the first close only; a member that was live leaves the room's count.</summary>
+    private bool MarkClosed()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return false;
+        }
+
+        if (_isReady)
+        {
+            Interlocked.Decrement(ref _room.Live);
+        }
+
+        return true;
     }
 
     private static int Write(Span<byte> destination, long value, char terminator)
@@ -153,9 +170,8 @@ public sealed class LoadClient
             // Closed or aborted.
         }
 
-        if (!_isClosed)
+        if (MarkClosed())
         {
-            _isClosed = true;
             _worker.OnClosed(this);
         }
 
@@ -171,6 +187,7 @@ public sealed class LoadClient
         else if (frame.StartsWith("{\"ready\""u8))
         {
             _isReady = true;
+            Interlocked.Increment(ref _room.Live);
             _ready!.TrySetResult();
         }
         else if (frame.StartsWith("{\"error\""u8))

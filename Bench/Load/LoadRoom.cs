@@ -13,5 +13,6 @@ public sealed class LoadRoom(string name, int members)
     /// <summary>The slowest delivery in this room in the current phase, in µs.</summary>
     public long MaxLatency;
 
-    public int Connected => Members.Count(member => member is { IsReady: true, IsClosed: false });
+    /// <summary>Members that got `ready` and are not closed; kept by the clients, read on every drain poll.</summary>
+    public int Live;
 }

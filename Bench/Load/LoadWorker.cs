@@ -224,7 +224,7 @@ public sealed class LoadWorker
         long expected;
         do
         {
-            expected = _rooms.Sum(room => (Interlocked.Read(ref room.Sent) - Interlocked.Read(ref room.Rejected)) * room.Connected);
+            expected = _rooms.Sum(room => (Interlocked.Read(ref room.Sent) - Interlocked.Read(ref room.Rejected)) * Volatile.Read(ref room.Live));
             if (Interlocked.Read(ref _delivered) >= expected)
             {
                 break;

@@ -66,6 +66,16 @@ public static class Ports
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Starts one of the repository's programs on a free loopback port; returns once its health path answers 200.</summary>
+    public static async Task<(BenchProcess Process, string Http)> StartServerAsync(
+        string name, Repository repository, string project, string[] arguments, IDictionary<string, string> environment, string healthPath)
+    {
+        var http = $"http://127.0.0.1:{Free()}";
+        var process = BenchProcess.Start(name, repository.Program(project), [.. arguments, "--urls", http], environment, repository.Project(project));
+        await WaitHealthyAsync(http + healthPath, process, TimeSpan.FromSeconds(60));
+        return (process, http);
+    }
+
     /// <summary>Waits for a 200 from a health endpoint.</summary>
     public static async Task WaitHealthyAsync(string url, BenchProcess process, TimeSpan timeout)
     {
@@ -129,15 +139,9 @@ public sealed class FloorTarget(Repository repository) : IBenchTarget, IAsyncDis
     {
         while (_servers.Count < count)
         {
-            var port = Ports.Free();
-            var process = BenchProcess.Start(
-                $"floor-{_servers.Count}",
-                repository.Program("Bench"),
-                ["floor", "--urls", $"http://127.0.0.1:{port}"],
-                new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" },
-                repository.Project("Bench"));
-            _servers.Add((process, $"ws://127.0.0.1:{port}"));
-            await Ports.WaitHealthyAsync($"http://127.0.0.1:{port}/healthz", process, TimeSpan.FromSeconds(30));
+            var (process, http) = await Ports.StartServerAsync(
+                $"floor-{_servers.Count}", repository, "Bench", ["floor"], new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, "/healthz");
+            _servers.Add((process, http.Replace("http:", "ws:", StringComparison.Ordinal)));
         }
     }
 
@@ -216,19 +220,17 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             _postmasterPid = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture),
         };
 
-        var http = Ports.Free();
-        target._siloHttp = $"http://127.0.0.1:{http}";
-        target._silo = BenchProcess.Start(
+        (target._silo, target._siloHttp) = await Ports.StartServerAsync(
             "silo",
-            repository.Program("Silo"),
-            ["--urls", target._siloHttp],
+            repository,
+            "Silo",
+            [],
             new Dictionary<string, string>(target._environment)
             {
                 ["Chat__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
                 ["Chat__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
             },
-            repository.Project("Silo"));
-        await Ports.WaitHealthyAsync($"{target._siloHttp}/readyz", target._silo, TimeSpan.FromSeconds(60));
+            "/readyz");
         return target;
     }
 
@@ -236,15 +238,8 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
     {
         while (_gateways.Count < count)
         {
-            var port = Ports.Free();
-            var process = BenchProcess.Start(
-                $"gateway-{_gateways.Count}",
-                _repository.Program("Gateway"),
-                ["--urls", $"http://127.0.0.1:{port}"],
-                _environment,
-                _repository.Project("Gateway"));
-            _gateways.Add((process, $"ws://127.0.0.1:{port}", $"http://127.0.0.1:{port}"));
-            await Ports.WaitHealthyAsync($"http://127.0.0.1:{port}/readyz", process, TimeSpan.FromSeconds(60));
+            var (process, http) = await Ports.StartServerAsync($"gateway-{_gateways.Count}", _repository, "Gateway", [], _environment, "/readyz");
+            _gateways.Add((process, http.Replace("http:", "ws:", StringComparison.Ordinal), http));
         }
     }
 

@@ -1,7 +1,7 @@
-using Chat.Orleans.Gateway.Sessions;
 using System.Net;
 using Chat.Orleans.Gateway.Health;
 using Chat.Orleans.Gateway.Rooms;
+using Chat.Orleans.Gateway.Sessions;
 using Chat.Orleans.ServiceDefaults;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;

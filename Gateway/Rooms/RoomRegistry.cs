@@ -12,11 +12,11 @@ public sealed partial class RoomRegistry(
     IOptions<GatewayOptions> options,
     ILogger<RoomRegistry> logger) : BackgroundService
 {
-    private readonly Lock _lock = new();
     // Renewals go out a slice per tick, spread over the period: renewing thousands of rooms at once
     // was a burst of calls every period, and every message queued behind it (a p99 spike).
     private const int RenewalSlices = 25;
 
+    private readonly Lock _lock = new();
     private readonly Dictionary<string, RoomSubscription> _rooms = [];
     private readonly SemaphoreSlim _joins = new(options.Value.MaxConcurrentJoins);
     private long _lastSessionId;

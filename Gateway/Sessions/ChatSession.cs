@@ -55,8 +55,8 @@ public sealed partial class ChatSession
     private int _queued;
     private int _queueLimit;
     private WebSocketCloseStatus? _closeStatus;
-    private IRateLimiterGrain? _rateLimiter;
     private string? _closeDescription;
+    private IRateLimiterGrain? _rateLimiter;
 
     public ChatSession(
         WebSocket socket,
@@ -191,70 +191,60 @@ public sealed partial class ChatSession
                     nameTimeout = null;
                 }
 
-                if (!await ReceiveFrameAsync())
+                // An idle socket holds no buffer: a zero-byte read waits for the next frame, and the
+                // buffer is rented for that frame only (a buffer per socket was the largest part of the
+                // gateway's memory per idle socket).
+                var result = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
                 {
                     return;
                 }
+
+                var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes);
+                Task handling;
+                try
+                {
+                    var length = 0;
+                    while (!result.EndOfMessage)
+                    {
+                        if (length == _options.MaxFrameBytes)
+                        {
+                            Close(WebSocketCloseStatus.MessageTooBig, "Frame too large.", FrameTooLargeFrame);
+                            return;
+                        }
+
+                        result = await _socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxFrameBytes - length), CancellationToken.None);
+                        if (result.MessageType == WebSocketMessageType.Close)
+                        {
+                            return;
+                        }
+
+                        length += result.Count;
+                    }
+
+                    if (result.MessageType == WebSocketMessageType.Binary)
+                    {
+                        Close(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not supported.", BinaryFrame);
+                        return;
+                    }
+
+                    // Parsing is synchronous; what follows (the grain call) no longer needs the buffer.
+                    handling = _stage == JoinStage.AwaitingName
+                        ? ReceiveNameAsync(buffer.AsSpan(0, length))
+                        : ReceiveMessageAsync(buffer.AsSpan(0, length));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                await handling;
             }
         }
         finally
         {
             nameTimeout?.Dispose();
         }
-    }
-
-    /// <summary>Reads and handles one frame; false when the socket is done.</summary>
-    private async Task<bool> ReceiveFrameAsync()
-    {
-        // An idle socket holds no buffer: a zero-byte read waits for the next frame, and the buffer
-        // is rented for that frame only (a buffer per socket was the largest part of the gateway's
-        // memory per idle socket).
-        var result = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
-        if (result.MessageType == WebSocketMessageType.Close)
-        {
-            return false;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes);
-        Task handling;
-        try
-        {
-            var length = 0;
-            while (!result.EndOfMessage)
-            {
-                if (length == _options.MaxFrameBytes)
-                {
-                    Close(WebSocketCloseStatus.MessageTooBig, "Frame too large.", FrameTooLargeFrame);
-                    return false;
-                }
-
-                result = await _socket.ReceiveAsync(buffer.AsMemory(length, _options.MaxFrameBytes - length), CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return false;
-                }
-
-                length += result.Count;
-            }
-
-            if (result.MessageType == WebSocketMessageType.Binary)
-            {
-                Close(WebSocketCloseStatus.InvalidMessageType, "Binary frames are not supported.", BinaryFrame);
-                return false;
-            }
-
-            // Parsing is synchronous; what follows (the grain call) no longer needs the buffer.
-            handling = _stage == JoinStage.AwaitingName
-                ? ReceiveNameAsync(buffer.AsSpan(0, length))
-                : ReceiveMessageAsync(buffer.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        await handling;
-        return true;
     }
 
     private Task ReceiveNameAsync(ReadOnlySpan<byte> frame)
