@@ -43,7 +43,7 @@ trap stop INT TERM EXIT
 
 # Each program runs from its project folder, its content root (appsettings.json, wwwroot/).
 for i in $(seq 0 $((silos - 1))); do
-  (cd Silo && Chat__Silo__SiloPort=$((11111 + i)) Chat__Silo__GatewayPort=$((30000 + i)) \
+  (cd Silo && Chat__Silo__SiloPort=$((11111 + i)) Chat__Silo__ClientPort=$((30000 + i)) \
     exec dotnet bin/Release/net10.0/Chat.Orleans.Silo.dll --urls "http://localhost:$((8090 + i))") &
   silo_pids+=($!)
 done

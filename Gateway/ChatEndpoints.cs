@@ -1,15 +1,13 @@
 using System.Net;
-using System.Net.WebSockets;
-using Chat.Orleans.Gateway.Extensions;
+using Chat.Orleans.Gateway.Connections;
 using Chat.Orleans.Gateway.Rooms;
 using Chat.Orleans.Gateway.Sessions;
-using Chat.Orleans.ServiceDefaults;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Orleans.Gateway;
 
-/// <summary>The routes of the protocol, answered exactly as the original answers them.</summary>
+/// <summary>The page and the routes of the protocol, answered exactly as the original answers them.</summary>
 public static partial class ChatEndpoints
 {
     /// <summary>Only the page's own script, style and WebSocket: user text can never become code.</summary>
@@ -17,23 +15,25 @@ public static partial class ChatEndpoints
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-    public static WebApplication MapChat(this WebApplication app)
+    /// <summary>The page's script and style (wwwroot), under the same content security policy as the page.</summary>
+    public static WebApplication UseChatPageFiles(this WebApplication app)
     {
-        app.UseChatClientAddress();
-        app.UseWebSockets();
         app.UseStaticFiles(new StaticFileOptions
         {
             OnPrepareResponse = context => context.Context.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy,
         });
+        return app;
+    }
 
+    /// <summary><c>/</c>, <c>/api/room</c>, <c>/api/room/&lt;name&gt;/websocket</c>; 404 for everything else.</summary>
+    public static WebApplication MapChatEndpoints(this WebApplication app)
+    {
         var page = ReadPage(app.Environment.WebRootFileProvider);
         app.MapGet("/", (HttpContext context) =>
         {
             context.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
             return Results.Bytes(page, "text/html;charset=UTF-8");
         });
-
-        app.MapDefaultEndpoints();
         app.Map("/api/room", CreateRoomAsync);
         app.Map("/api/room/{**path}", RoomAsync);
         app.MapFallback(() => Results.Text("Not found", statusCode: StatusCodes.Status404NotFound));
@@ -55,12 +55,11 @@ public static partial class ChatEndpoints
         HttpContext context,
         string? path,
         RoomIds roomIds,
-        RoomRegistry registry,
-        IClusterClient cluster,
-        IHostApplicationLifetime lifetime,
-        IOptions<GatewayOptions> options,
+        IOptions<ChatGatewayOptions> options,
         SocketLimit socketLimit,
         GatewayMetrics metrics,
+        ChatSessionFactory sessions,
+        IHostApplicationLifetime lifetime,
         ILoggerFactory loggers)
     {
         var slash = path?.IndexOf('/') ?? -1;
@@ -102,44 +101,28 @@ public static partial class ChatEndpoints
 
         try
         {
-            return await RunSocketAsync(context, name, isPrivate, registry, cluster, roomIds, lifetime, options.Value, metrics, loggers);
+            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = options.Value.KeepAliveInterval,
+                KeepAliveTimeout = options.Value.KeepAliveTimeout,
+            });
+
+            // Browsers hide the body of a failed upgrade, so setup errors travel as an error frame.
+            var setupError = await CheckSetupAsync(name, isPrivate, roomIds, lifetime, loggers, context.RequestAborted);
+            if (setupError is not null)
+            {
+                await ChatConnection.RejectAsync(socket, setupError, options.Value.CloseTimeout);
+                return Results.Empty;
+            }
+
+            var session = sessions.Create(socket, name, context.Connection.RemoteIpAddress ?? IPAddress.None);
+            await session.RunAsync(lifetime.ApplicationStopping);
+            return Results.Empty;
         }
         finally
         {
             socketLimit.Exit();
         }
-    }
-
-    private static async Task<IResult> RunSocketAsync(
-        HttpContext context,
-        string name,
-        bool isPrivate,
-        RoomRegistry registry,
-        IClusterClient cluster,
-        RoomIds roomIds,
-        IHostApplicationLifetime lifetime,
-        GatewayOptions options,
-        GatewayMetrics metrics,
-        ILoggerFactory loggers)
-    {
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            KeepAliveInterval = options.KeepAliveInterval,
-            KeepAliveTimeout = options.KeepAliveTimeout,
-        });
-
-        // Browsers hide the body of a failed upgrade, so setup errors travel as an error frame.
-        var setupError = await CheckSetupAsync(name, isPrivate, roomIds, lifetime, loggers, context.RequestAborted);
-        if (setupError is not null)
-        {
-            await ChatSession.RejectAsync(socket, setupError, options.CloseTimeout);
-            return Results.Empty;
-        }
-
-        var clientAddress = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        var session = new ChatSession(socket, name, clientAddress, registry, cluster, options, metrics, loggers.CreateLogger<ChatSession>());
-        await session.RunAsync(lifetime.ApplicationStopping);
-        return Results.Empty;
     }
 
     private static async Task<string?> CheckSetupAsync(
@@ -150,7 +133,7 @@ public static partial class ChatEndpoints
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
-        // The Orleans client is connected once the host has started (see AddChatGateway).
+        // The Orleans client is connected once the host has started (see AddOrleansClient).
         if (!lifetime.ApplicationStarted.IsCancellationRequested)
         {
             return "The chat service is starting up. Please try again in a moment.";

@@ -10,9 +10,12 @@ public sealed class ChatSiloOptions
     [Range(0, 65535)]
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>Port the gateways' Orleans clients connect to.</summary>
+    /// <summary>
+    /// Port the Orleans clients (our gateways) connect to: Orleans calls it the silo's "gateway port".
+    /// Configuration key <c>ClientPort</c>; the old key <c>GatewayPort</c> is still read when it is the only one set.
+    /// </summary>
     [Range(0, 65535)]
-    public int GatewayPort { get; set; } = 30000;
+    public int ClientPort { get; set; } = 30000;
 
     /// <summary>
     /// The address other silos and gateways reach this silo at. Empty: this host's first IPv4 address

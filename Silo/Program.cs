@@ -1,11 +1,24 @@
+using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
+namespace Chat.Orleans.Silo;
 
-builder.AddChatSilo();
+public static class Program
+{
+    public static void Main(string[] args) => Build(WebApplication.CreateBuilder(args)).Run();
 
-var app = builder.Build();
+    /// <summary>The silo, step by step. The tests build it the same way, around their own settings.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        builder.AddSiloOptions();
+        builder.AddServiceDefaults();
+        builder.AddDatabaseSchema();
+        builder.AddOrleansSilo();
 
-app.MapChatSilo();
+        var app = builder.Build();
 
-app.Run();
+        app.MapDefaultEndpoints();
+        app.MapOrleansDashboardWhenEnabled();
+        return app;
+    }
+}

@@ -1,55 +1,33 @@
-using System.Net;
+using Chat.Orleans.Gateway.Connections;
 using Chat.Orleans.Gateway.Health;
 using Chat.Orleans.Gateway.Rooms;
 using Chat.Orleans.Gateway.Sessions;
 using Chat.Orleans.ServiceDefaults;
-using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 
 namespace Chat.Orleans.Gateway.Extensions;
 
-public static partial class GatewayExtensions
+/// <summary>The gateway's wiring, one step per method, in the order Program.cs calls them.</summary>
+public static class GatewayExtensions
 {
-    /// <summary>The gateway: options, the Orleans client, room subscriptions and client addresses.</summary>
-    public static WebApplicationBuilder AddChatGateway(this WebApplicationBuilder builder)
+    /// <summary><see cref="ChatGatewayOptions"/> from <c>Chat:Gateway</c>, bound once and validated at start.</summary>
+    public static WebApplicationBuilder AddGatewayOptions(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Chat")
-            ?? throw new InvalidOperationException("ConnectionStrings:Chat (env ConnectionStrings__Chat) is not set.");
-        var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new();
+        builder.Services.AddOptions<ChatGatewayOptions>()
+            .BindConfiguration(ChatGatewayOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        return builder;
+    }
 
-        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-        builder.Services.AddSingleton<RoomIds>();
-        builder.Services.AddSingleton<RoomRegistry>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
-        builder.AddChatClientAddress(options);
-        builder.AddServiceDefaults();
-        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
-        builder.Services.AddSingleton<GatewayMetrics>();
-        var socketLimit = new SocketLimit(options);
-        builder.Services.AddSingleton(socketLimit);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            // Connections beyond the chat sockets (page loads, health checks, upgrades in progress)
-            // get half the reserve; Kestrel closes the ones past that at once, so the process keeps
-            // descriptors to spare (SocketLimit answers the chat sockets past theirs with 503).
-            if (socketLimit.Max < int.MaxValue - options.FileReserve)
-            {
-                kestrel.Limits.MaxConcurrentConnections = socketLimit.Max + options.FileReserve / 2;
-            }
-        });
-        if (options.SocketSendBufferBytes > 0)
-        {
-            // Accepted sockets inherit the listening socket's buffer size.
-            builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = endpoint =>
-            {
-                var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
-                socket.SendBufferSize = options.SocketSendBufferBytes;
-                return socket;
-            });
-        }
+    /// <summary>The Orleans client: ADO.NET clustering on the chat's PostgreSQL, retrying until a silo answers.</summary>
+    public static WebApplicationBuilder AddOrleansClient(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetChatConnectionString();
 
         // Kestrel serves while the Orleans client is still looking for a silo: hosted services start
         // concurrently, and sockets opened before the client connects get a clear error frame.
@@ -57,8 +35,9 @@ public static partial class GatewayExtensions
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
-            client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = options.CallTimeout);
-            client.Configure<global::Orleans.Configuration.GatewayOptions>(builder.Configuration.GetSection("Orleans:Gateways"));
+            client.Configure<GatewayOptions>(builder.Configuration.GetSection("Orleans:Gateways"));
+            client.Services.AddOptions<ClientMessagingOptions>()
+                .Configure<IOptions<ChatGatewayOptions>>((messaging, options) => messaging.ResponseTimeout = options.Value.CallTimeout);
             client.UseAdoNetClustering(clustering =>
             {
                 clustering.Invariant = "Npgsql";
@@ -70,89 +49,79 @@ public static partial class GatewayExtensions
                 return true;
             });
         });
+        return builder;
+    }
 
+    /// <summary>The chat's PostgreSQL, which the gateway reads directly only for the room-id key and readiness.</summary>
+    public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetChatConnectionString();
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        return builder;
+    }
+
+    /// <summary>One observer per room with members here, renewed in the background.</summary>
+    public static WebApplicationBuilder AddRoomSubscriptions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RoomRegistry>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
+        return builder;
+    }
+
+    /// <summary>What a chat socket needs: private room ids and the sessions themselves.</summary>
+    public static WebApplicationBuilder AddChatSessions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RoomIds>();
+        builder.Services.AddSingleton<ChatSessionFactory>();
         return builder;
     }
 
     /// <summary>
-    /// The client's address comes from the connection, unless the connection is a trusted proxy: then
-    /// from CF-Connecting-IP (as the original reads it) or else X-Forwarded-For.
+    /// At most <see cref="SocketLimit.Max"/> chat sockets, with file descriptors to spare, and the kernel
+    /// send buffer per socket when set.
     /// </summary>
-    private static void AddChatClientAddress(this WebApplicationBuilder builder, GatewayOptions options)
+    public static WebApplicationBuilder AddSocketLimit(this WebApplicationBuilder builder)
     {
-        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
+        builder.Services.AddSingleton<SocketLimit>();
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<SocketLimit, IOptions<ChatGatewayOptions>>((kestrel, limit, options) =>
         {
-            // The defaults trust loopback.
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
-            if (!options.TrustLoopback)
+            // Connections beyond the chat sockets (page loads, health checks, upgrades in progress)
+            // get half the reserve; Kestrel closes the ones past that at once, so the process keeps
+            // descriptors to spare (SocketLimit answers the chat sockets past theirs with 503).
+            var reserve = options.Value.FileReserve;
+            if (limit.Max < int.MaxValue - reserve)
             {
-                forwarded.KnownProxies.Clear();
-                forwarded.KnownIPNetworks.Clear();
-#pragma warning disable ASPDEPR005 // The obsolete list still holds the loopback default and is still consulted.
-                forwarded.KnownNetworks.Clear();
-#pragma warning restore ASPDEPR005
-            }
-
-            foreach (var proxy in options.TrustedProxies)
-            {
-                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
-            }
-
-            foreach (var network in options.TrustedNetworks)
-            {
-                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+                kestrel.Limits.MaxConcurrentConnections = limit.Max + reserve / 2;
             }
         });
-    }
-
-    public static WebApplication UseChatClientAddress(this WebApplication app)
-    {
-        var forwarded = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ForwardedHeadersOptions>>().Value;
-#pragma warning disable ASPDEPR005
-        if (forwarded.KnownProxies.Count == 0 && forwarded.KnownIPNetworks.Count == 0 && forwarded.KnownNetworks.Count == 0)
-#pragma warning restore ASPDEPR005
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<ChatGatewayOptions>>((sockets, options) =>
         {
-            // No trusted proxy at all. (The middleware would read empty lists as "trust everyone".)
-            return app;
-        }
-
-        app.Use((context, next) =>
-        {
-            if (context.Request.Headers.TryGetValue("CF-Connecting-IP", out var header)
-                && context.Connection.RemoteIpAddress is { } peer
-                && IsTrusted(forwarded, peer)
-                && IPAddress.TryParse(header.ToString(), out var client))
+            var sendBuffer = options.Value.SocketSendBufferBytes;
+            if (sendBuffer > 0)
             {
-                context.Connection.RemoteIpAddress = client;
-                context.Request.Headers.Remove("X-Forwarded-For");
+                // Accepted sockets inherit the listening socket's buffer size.
+                sockets.CreateBoundListenSocket = endpoint =>
+                {
+                    var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                    socket.SendBufferSize = sendBuffer;
+                    return socket;
+                };
             }
-
-            return next(context);
         });
-        app.UseForwardedHeaders();
-        return app;
+        return builder;
     }
 
-    private static bool IsTrusted(ForwardedHeadersOptions forwarded, IPAddress address)
+    /// <summary>Readiness: besides the started host (ServiceDefaults), PostgreSQL must answer.</summary>
+    public static WebApplicationBuilder AddGatewayHealth(this WebApplicationBuilder builder)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        return builder;
+    }
 
-        if (forwarded.KnownProxies.Contains(address))
-        {
-            return true;
-        }
-
-        foreach (var network in forwarded.KnownIPNetworks)
-        {
-            if (network.Contains(address))
-            {
-                return true;
-            }
-        }
-
-        return false;
+    /// <summary>The meter "Chat.Gateway" (exported with the others by ServiceDefaults).</summary>
+    public static WebApplicationBuilder AddGatewayMetrics(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<GatewayMetrics>();
+        return builder;
     }
 }

@@ -9,7 +9,7 @@ namespace Chat.Orleans.Gateway.Rooms;
 /// digits in all. Any gateway holding the shared key can tell an id it minted from a forged one without
 /// storing anything.
 /// </summary>
-public sealed class RoomIds(IOptions<GatewayOptions> options, NpgsqlDataSource dataSource)
+public sealed class RoomIds(IOptions<ChatGatewayOptions> options, NpgsqlDataSource dataSource)
 {
     private const int HalfLength = 16;
     private const string KeyName = "room-id-key";

@@ -1,15 +1,18 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Orleans.Gateway.Rooms;
 
 /// <summary>
-/// The rooms this gateway has members in, one <see cref="RoomSubscription"/> each, renewed on a timer
-/// so that rooms can tell a live gateway from a dead one and rebuild their roster after moving.
+/// The rooms this gateway has members in: one <see cref="RoomSubscription"/> each, made on the first
+/// join and dropped after the last leave, and renewed on a timer so that rooms can tell a live gateway
+/// from a dead one and rebuild their roster after moving. Sessions join through here and get a
+/// <see cref="RoomMembership"/>.
 /// </summary>
 public sealed partial class RoomRegistry(
     IClusterClient client,
     GatewayMetrics metrics,
-    IOptions<GatewayOptions> options,
+    IOptions<ChatGatewayOptions> options,
     ILogger<RoomRegistry> logger) : BackgroundService
 {
     // Renewals go out a slice per tick, spread over the period: renewing thousands of rooms at once
@@ -17,7 +20,7 @@ public sealed partial class RoomRegistry(
     private const int RenewalSlices = 25;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, RoomSubscription> _rooms = [];
+    private readonly Dictionary<string, Entry> _rooms = [];
     private readonly SemaphoreSlim _joins = new(options.Value.MaxConcurrentJoins);
     private long _lastSessionId;
     private int _nextRenewalSlice;
@@ -25,52 +28,63 @@ public sealed partial class RoomRegistry(
     /// <summary>Names this gateway process to the rooms; a restarted gateway is a new one.</summary>
     public Guid GatewayId { get; } = Guid.NewGuid();
 
-    public long NewSessionId() => Interlocked.Increment(ref _lastSessionId);
-
     /// <summary>
-    /// Joins a room, at most <see cref="GatewayOptions.MaxConcurrentJoins"/> at a time from this gateway.
-    /// In a reconnect storm (thousands of sockets at once) unbounded joins queued in the silos past the
-    /// call timeout, failed, were retried, and the storm fed itself; queued here, they wait their turn.
+    /// Joins <paramref name="room"/> as <paramref name="name"/>; from the call on, the room's events go to
+    /// <paramref name="listener"/>. Returns the membership and what the new member is owed (roster and
+    /// history, and where in the room's events they stand). Throws when the room could not be joined;
+    /// then nothing is left behind.
     /// </summary>
-    public async Task<RoomSnapshot> JoinAsync(RoomSubscription subscription, Sessions.ChatSession session, RoomMember member)
+    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, IRoomListener listener)
     {
-        await _joins.WaitAsync();
+        var subscription = Acquire(room);
+        var member = new RoomMember(Interlocked.Increment(ref _lastSessionId), name);
+        RoomSnapshot snapshot;
         try
         {
-            return await subscription.JoinAsync(session, member);
+            snapshot = await JoinInLineAsync(subscription, listener, member);
+        }
+        catch (Exception first) when (first is not TimeoutException)
+        {
+            // Most often the room's activation failed (a stale database connection after a restart
+            // fails once), so the join never happened and one retry is safe. A timed-out join may
+            // have happened and is not retried.
+            LogJoinRetried(logger, first, room);
+            try
+            {
+                snapshot = await JoinInLineAsync(subscription, listener, member);
+            }
+            catch (Exception exception)
+            {
+                LogJoinFailed(logger, exception, room);
+                await LeaveAsync(subscription, listener, member);
+                throw;
+            }
+        }
+        catch (Exception exception)
+        {
+            LogJoinFailed(logger, exception, room);
+            await LeaveAsync(subscription, listener, member);
+            throw;
+        }
+
+        return (new RoomMembership(this, subscription, listener, member), snapshot);
+    }
+
+    /// <summary>Leaves the room (see <see cref="RoomMembership.DisposeAsync"/>); never throws.</summary>
+    internal async ValueTask LeaveAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member)
+    {
+        try
+        {
+            await subscription.LeaveAsync(listener, member.SessionId);
+        }
+        catch (Exception exception)
+        {
+            // The room drops the member anyway at the next renewal, which no longer lists it.
+            LogLeaveFailed(logger, exception, subscription.Room);
         }
         finally
         {
-            _joins.Release();
-        }
-    }
-
-    public RoomSubscription Acquire(string room)
-    {
-        lock (_lock)
-        {
-            if (!_rooms.TryGetValue(room, out var subscription))
-            {
-                subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, metrics, logger);
-                subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
-                subscription.RenewalSlice = _nextRenewalSlice++ % RenewalSlices;
-                _rooms.Add(room, subscription);
-            }
-
-            subscription.Holders++;
-            return subscription;
-        }
-    }
-
-    public void Release(RoomSubscription subscription)
-    {
-        lock (_lock)
-        {
-            if (--subscription.Holders == 0)
-            {
-                _rooms.Remove(subscription.Room);
-                client.DeleteObjectReference<IRoomObserver>(subscription.Reference);
-            }
+            Release(subscription);
         }
     }
 
@@ -78,16 +92,72 @@ public sealed partial class RoomRegistry(
     {
         using var timer = new PeriodicTimer(options.Value.SubscriptionRenewal / RenewalSlices);
         var slice = 0;
+        var due = new List<RoomSubscription>();
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             slice = (slice + 1) % RenewalSlices;
-            RoomSubscription[] subscriptions;
+            due.Clear();
             lock (_lock)
             {
-                subscriptions = [.. _rooms.Values.Where(subscription => subscription.RenewalSlice == slice)];
+                foreach (var entry in _rooms.Values)
+                {
+                    if (entry.Subscription.RenewalSlice == slice)
+                    {
+                        due.Add(entry.Subscription);
+                    }
+                }
             }
 
-            await Task.WhenAll(subscriptions.Select(RenewAsync));
+            await Task.WhenAll(due.Select(RenewAsync));
+        }
+    }
+
+    /// <summary>
+    /// One join at a time per slot, at most <see cref="ChatGatewayOptions.MaxConcurrentJoins"/> from this
+    /// gateway. In a reconnect storm (thousands of sockets at once) unbounded joins queued in the silos
+    /// past the call timeout, failed, were retried, and the storm fed itself; queued here, they wait.
+    /// </summary>
+    private async Task<RoomSnapshot> JoinInLineAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member)
+    {
+        await _joins.WaitAsync();
+        try
+        {
+            return await subscription.JoinAsync(listener, member);
+        }
+        finally
+        {
+            _joins.Release();
+        }
+    }
+
+    private RoomSubscription Acquire(string room)
+    {
+        lock (_lock)
+        {
+            ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_rooms, room, out var exists);
+            if (!exists)
+            {
+                var subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, metrics, logger);
+                subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
+                subscription.RenewalSlice = _nextRenewalSlice++ % RenewalSlices;
+                entry.Subscription = subscription;
+            }
+
+            entry.Holders++;
+            return entry.Subscription;
+        }
+    }
+
+    private void Release(RoomSubscription subscription)
+    {
+        lock (_lock)
+        {
+            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_rooms, subscription.Room);
+            if (--entry.Holders == 0)
+            {
+                _rooms.Remove(subscription.Room);
+                client.DeleteObjectReference<IRoomObserver>(subscription.Reference);
+            }
         }
     }
 
@@ -104,6 +174,22 @@ public sealed partial class RoomRegistry(
         }
     }
 
+    /// <summary>A room's subscription and the sessions holding it (joining or joined), under the lock.</summary>
+    private struct Entry
+    {
+        public RoomSubscription Subscription;
+        public int Holders;
+    }
+
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Renewing the subscription to room {Room} failed")]
     private static partial void LogRenewalFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Joining room {Room} failed")]
+    private static partial void LogJoinFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Joining room {Room} failed once; retrying")]
+    private static partial void LogJoinRetried(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Leaving room {Room} failed")]
+    private static partial void LogLeaveFailed(ILogger logger, Exception exception, string room);
 }

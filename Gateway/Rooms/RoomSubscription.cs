@@ -1,20 +1,18 @@
-using Chat.Orleans.Gateway.Sessions;
-
 namespace Chat.Orleans.Gateway.Rooms;
 
 /// <summary>
-/// This gateway's one observer of one room: receives each room event once and hands the same frame to
-/// every local session in the room. It also owns the gateway's member list for the room, which it
-/// sends with every renewal.
+/// This gateway's one observer of one room: receives each room event once and hands the same frames to
+/// every local listener in the room. It also owns the gateway's member list for the room, which goes
+/// with every join, leave and renewal, and it watches the room's activation epoch: a listener that may
+/// have missed events is told to start over.
 /// </summary>
 public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid gatewayId, GatewayMetrics metrics, ILogger logger) : IRoomObserver
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<long, RoomMember> _members = [];
+    private readonly MemberList _members = new();
 
     // Copy-on-write, so that fan-out reads it without a lock.
-    private ChatSession[] _sessions = [];
-    private long _version;
+    private IRoomListener[] _listeners = [];
 
     // The room activation this gateway follows. A different one means the room moved (its silo died)
     // and the events between the two were never delivered here.
@@ -26,20 +24,11 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
 
     public string Room { get; } = room;
 
-    /// <summary>
-    /// The room grain, resolved once: GetGrain on every message took a lock and read attributes, and
-    /// showed as 13% of the gateway's busy time under load.
-    /// </summary>
-    public IRoomGrain Grain { get; } = grain;
-
     /// <summary>The reference the room calls back; set once by the registry.</summary>
     public IRoomObserver Reference { get; set; } = null!;
 
     /// <summary>Which of the registry's renewal ticks renews this subscription.</summary>
     internal int RenewalSlice { get; set; }
-
-    /// <summary>Sessions holding this subscription (guarded by the registry's lock).</summary>
-    internal int Holders { get; set; }
 
     public Task OnEvents(RoomEvents events)
     {
@@ -53,65 +42,63 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
         else if (events.FirstSequence != _nextSequence)
         {
             // Events were lost on the way (the room dropped them for a stalled gateway, or a call
-            // failed). Silent gaps are not acceptable: the sessions reconnect and get the history again.
+            // failed). Silent gaps are not acceptable: the listeners start over.
             LogEventsMissed(logger, Room, events.FirstSequence - _nextSequence);
             Resync(except: null);
         }
 
         _nextSequence = events.FirstSequence + events.Frames.Length;
-        var sessions = Volatile.Read(ref _sessions);
-        foreach (var session in sessions)
+        var listeners = Volatile.Read(ref _listeners);
+        foreach (var listener in listeners)
         {
-            session.Deliver(events);
+            listener.OnEvents(events);
         }
 
-        metrics.Relayed(events.Frames.Length, sessions.Length, events.LastMessageTimestamp);
+        metrics.Relayed(events.Frames.Length, listeners.Length, events.LastMessageTimestamp);
 
         return Task.CompletedTask;
     }
 
-    public Task<RoomSnapshot> JoinAsync(ChatSession session, RoomMember member)
+    /// <summary>
+    /// Adds a member and joins the room with it. The listener is added before the call, so it receives
+    /// every event from here on (the snapshot tells it which ones it already has), and a renewal sent
+    /// meanwhile already lists the member.
+    /// </summary>
+    public async Task<RoomSnapshot> JoinAsync(IRoomListener listener, RoomMember member)
     {
-        long version;
         lock (_lock)
         {
-            // Added before the call, so that the session buffers every event from here on and a
-            // renewal sent meanwhile already lists the member.
-            if (Array.IndexOf(_sessions, session) < 0)
+            if (Array.IndexOf(_listeners, listener) < 0)
             {
-                _sessions = [.. _sessions, session];
+                _listeners = [.. _listeners, listener];
             }
-
-            _members[member.SessionId] = member;
-            version = ++_version;
         }
 
-        return Grain.Join(new GatewaySubscription(gatewayId, Reference, version), member);
+        var version = _members.Add(member);
+        var snapshot = await grain.Join(new GatewaySubscription(gatewayId, Reference, version), member);
+
+        // The joining listener follows this activation from its snapshot on; the others may be behind.
+        ObserveEpoch(snapshot.Epoch, except: listener);
+        return snapshot;
     }
 
-    public Task LeaveAsync(ChatSession session, long sessionId)
+    public Task LeaveAsync(IRoomListener listener, long sessionId)
     {
-        long version;
         lock (_lock)
         {
-            _sessions = Array.FindAll(_sessions, s => s != session);
-            _members.Remove(sessionId);
-            version = ++_version;
+            _listeners = Array.FindAll(_listeners, l => l != listener);
         }
 
-        return Grain.Leave(gatewayId, version, sessionId);
+        var version = _members.Remove(sessionId);
+        return grain.Leave(gatewayId, version, sessionId);
     }
+
+    /// <summary>Stores and relays a message; see <see cref="RoomMembership.PostAsync"/>.</summary>
+    public Task PostAsync(string name, string message) => grain.Post(name, message);
 
     public async Task RenewAsync()
     {
-        RoomMember[] members;
-        long version;
-        lock (_lock)
-        {
-            members = [.. _members.Values];
-            version = _version;
-        }
-
+        var (members, version) = _members.Read();
         if (members.Length == 0)
         {
             // Only sessions still joining hold this subscription (their joins may wait in line): an
@@ -121,15 +108,15 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
             return;
         }
 
-        ObserveEpoch(await Grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members), except: null);
+        ObserveEpoch(await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members), except: null);
     }
 
     /// <summary>
-    /// Notes the room activation seen in a reply or an event. When it is a new one, every session that
+    /// Notes the room activation seen in a reply or an event. When it is a new one, every listener that
     /// followed the old one (all but <paramref name="except"/>, which has just joined the new one) may
-    /// have missed events, and reconnects to get the history again.
+    /// have missed events, and starts over.
     /// </summary>
-    public void ObserveEpoch(long epoch, ChatSession? except)
+    private void ObserveEpoch(long epoch, IRoomListener? except)
     {
         long previous;
         lock (_lock)
@@ -150,13 +137,13 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
         }
     }
 
-    private void Resync(ChatSession? except)
+    private void Resync(IRoomListener? except)
     {
-        foreach (var session in Volatile.Read(ref _sessions))
+        foreach (var listener in Volatile.Read(ref _listeners))
         {
-            if (session != except)
+            if (listener != except)
             {
-                session.CloseForResync();
+                listener.OnResync();
             }
         }
     }

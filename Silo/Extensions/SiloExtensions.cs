@@ -18,18 +18,41 @@ public static class SiloExtensions
     /// <summary>The grain storage that holds the rooms' small state.</summary>
     public const string RoomStorage = "rooms";
 
-    /// <summary>The chat silo: schema, message log, grains, ADO.NET clustering and storage on PostgreSQL.</summary>
-    public static IHostApplicationBuilder AddChatSilo(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// <see cref="ChatSiloOptions"/> from <c>Chat:Silo</c>, bound once and validated at start. The
+    /// client port's old key (<c>GatewayPort</c>) still counts when the new one is not set.
+    /// </summary>
+    public static IHostApplicationBuilder AddSiloOptions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ChatSiloOptions>()
+            .BindConfiguration(ChatSiloOptions.Section)
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                var section = configuration.GetSection(ChatSiloOptions.Section);
+                if (section[nameof(ChatSiloOptions.ClientPort)] is null && int.TryParse(section["GatewayPort"], out var port))
+                {
+                    options.ClientPort = port;
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>
+    /// Brings the database schema up to date before the silo joins the cluster (registered before
+    /// Orleans, so hosted-service order applies it first).
+    /// </summary>
+    public static IHostApplicationBuilder AddDatabaseSchema(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHostedService<SchemaInitializer>();
+        return builder;
+    }
+
+    /// <summary>The silo: ADO.NET clustering on PostgreSQL, its endpoints, the chat grains and their storage.</summary>
+    public static IHostApplicationBuilder AddOrleansSilo(this IHostApplicationBuilder builder)
     {
         var connectionString = builder.Configuration.GetChatConnectionString();
-        var siloOptions = builder.Configuration.GetSection(ChatSiloOptions.Section).Get<ChatSiloOptions>() ?? new();
-
-        builder.AddServiceDefaults();
-        builder.Services.AddOptions<ChatSiloOptions>().BindConfiguration(ChatSiloOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-
-        // Registered before Orleans, so hosted-service order applies the schema before the silo starts.
-        builder.Services.AddHostedService<SchemaInitializer>();
-
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
@@ -37,20 +60,28 @@ public static class SiloExtensions
             // Tuned for a chat (appsettings.json): a dead silo is declared dead in seconds, so its
             // rooms come back elsewhere quickly, instead of after Orleans' default of about a minute.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
-            silo.ConfigureEndpoints(
-                string.IsNullOrEmpty(siloOptions.AdvertisedAddress)
+            silo.Services.AddOptions<EndpointOptions>().Configure<IOptions<ChatSiloOptions>>((endpoints, chat) =>
+            {
+                var options = chat.Value;
+                endpoints.AdvertisedIPAddress = string.IsNullOrEmpty(options.AdvertisedAddress)
                     ? Dns.GetHostAddresses(Dns.GetHostName()).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-                    : IPAddress.Parse(siloOptions.AdvertisedAddress),
-                siloOptions.SiloPort,
-                siloOptions.GatewayPort,
-                listenOnAnyHostAddress: true);
+                    : IPAddress.Parse(options.AdvertisedAddress);
+                endpoints.SiloPort = options.SiloPort;
+                endpoints.GatewayPort = options.ClientPort;
+
+                // Listen on every interface; advertise the one address above.
+                endpoints.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.SiloPort);
+                endpoints.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, options.ClientPort);
+            });
             silo.UseAdoNetClustering(options =>
             {
                 options.Invariant = "Npgsql";
                 options.ConnectionString = connectionString;
             });
             silo.AddChatGrains(connectionString);
-            if (siloOptions.Dashboard)
+
+            // Read before the options exist, because it decides which services there are.
+            if (builder.Configuration.GetValue<bool>($"{ChatSiloOptions.Section}:{nameof(ChatSiloOptions.Dashboard)}"))
             {
                 silo.AddDashboard();
             }
@@ -97,10 +128,9 @@ public static class SiloExtensions
         return silo;
     }
 
-    /// <summary>The silo's HTTP endpoints: health, metrics, and the Orleans dashboard when enabled.</summary>
-    public static WebApplication MapChatSilo(this WebApplication app)
+    /// <summary>The Orleans dashboard at <c>/dashboard</c>, when <see cref="ChatSiloOptions.Dashboard"/> is on.</summary>
+    public static WebApplication MapOrleansDashboardWhenEnabled(this WebApplication app)
     {
-        app.MapDefaultEndpoints();
         if (app.Services.GetRequiredService<IOptions<ChatSiloOptions>>().Value.Dashboard)
         {
             app.MapOrleansDashboard("/dashboard");
@@ -108,8 +138,4 @@ public static class SiloExtensions
 
         return app;
     }
-
-    public static string GetChatConnectionString(this IConfiguration configuration) =>
-        configuration.GetConnectionString("Chat")
-        ?? throw new InvalidOperationException("ConnectionStrings:Chat (env ConnectionStrings__Chat) is not set.");
 }

@@ -1,4 +1,4 @@
-using Chat.Orleans.Silo.Extensions;
+using Chat.Orleans.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Orleans.Silo.Schema;

@@ -22,7 +22,7 @@ public sealed class ComposeFileTests(ComposeCluster cluster) : IClassFixture<Com
         await using var siloProcess = SiloProcess.Start(Localize(silo, new()
         {
             ["Chat__Silo__SiloPort"] = FreePort.Next().ToString(),
-            ["Chat__Silo__GatewayPort"] = FreePort.Next().ToString(),
+            ["Chat__Silo__ClientPort"] = FreePort.Next().ToString(),
             ["Urls"] = siloUrl,
         }));
         await using var gatewayProcess = await GatewayProcess.StartAsync(Localize(gateway, []));

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Chat.Orleans.Gateway.Rooms;
 
 namespace Chat.Orleans.Tests.Grains;
 
@@ -104,16 +105,15 @@ public sealed class RecordingObserver : IRoomObserver
 
 /// <summary>
 /// What a real gateway is to a room, reduced to one room: a gateway id, one observer subscribed to the
-/// room, the gateway's local members, and a version that grows with every change of that member list.
+/// room, and the gateway's local members with their version (the gateway's own <see cref="MemberList"/>).
 /// Optionally renews its subscription on a timer, as a real gateway does.
 /// </summary>
 public sealed class TestGateway : IAsyncDisposable
 {
     private readonly IClusterClient _client;
     private readonly Lock _lock = new();
-    private readonly Dictionary<long, RoomMember> _members = [];
+    private readonly MemberList _members = new();
     private readonly Dictionary<string, long> _sessions = [];
-    private long _version;
     private long _nextSessionId;
     private CancellationTokenSource? _renewing;
     private Task _renewLoop = Task.CompletedTask;
@@ -146,44 +146,33 @@ public sealed class TestGateway : IAsyncDisposable
     public async Task<RoomSnapshot> JoinAsync(string name)
     {
         RoomMember member;
-        long version;
         lock (_lock)
         {
             member = new RoomMember(++_nextSessionId, name);
-            _members.Add(member.SessionId, member);
             _sessions.Add(name, member.SessionId);
-            version = ++_version;
         }
 
+        var version = _members.Add(member);
         return await Room.Join(new GatewaySubscription(Id, Reference, version), member);
     }
 
     public async Task LeaveAsync(string name)
     {
         long sessionId;
-        long version;
         lock (_lock)
         {
             sessionId = _sessions[name];
             _sessions.Remove(name);
-            _members.Remove(sessionId);
-            version = ++_version;
         }
 
+        var version = _members.Remove(sessionId);
         await Room.Leave(Id, version, sessionId);
     }
 
     /// <summary>One renewal carrying the current member list, as the gateway's timer sends it.</summary>
     public Task RenewAsync()
     {
-        RoomMember[] members;
-        long version;
-        lock (_lock)
-        {
-            members = [.. _members.Values];
-            version = _version;
-        }
-
+        var (members, version) = _members.Read();
         return Room.Renew(new GatewaySubscription(Id, Reference, version), members);
     }
 
@@ -203,13 +192,7 @@ public sealed class TestGateway : IAsyncDisposable
             {
                 while (await timer.WaitForNextTickAsync(token))
                 {
-                    bool any;
-                    lock (_lock)
-                    {
-                        any = _members.Count > 0;
-                    }
-
-                    if (!any)
+                    if (_members.Read().Members.Length == 0)
                     {
                         continue;
                     }

@@ -84,7 +84,7 @@ public class ChatCluster : IAsyncLifetime
             ["ConnectionStrings:Chat"] = Postgres.ConnectionString,
             ["Orleans:ClusterId"] = _clusterId,
             ["Chat:Silo:SiloPort"] = FreePort.Next().ToString(),
-            ["Chat:Silo:GatewayPort"] = FreePort.Next().ToString(),
+            ["Chat:Silo:ClientPort"] = FreePort.Next().ToString(),
             ["Urls"] = "http://127.0.0.1:0",
         };
         ConfigureSilo(settings);

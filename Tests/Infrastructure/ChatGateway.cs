@@ -1,5 +1,4 @@
 using Chat.Orleans.Gateway;
-using Chat.Orleans.Gateway.Extensions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -65,9 +64,7 @@ public sealed class ChatGateway : IAsyncDisposable
             builder.Configuration["Urls"] = "http://127.0.0.1:0";
         }
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddChatGateway();
-        var app = builder.Build();
-        app.MapChat();
+        var app = Gateway.Program.Build(builder);
 
         var serving = new TaskCompletionSource();
         var server = app.Services.GetRequiredService<IServer>();

@@ -1,4 +1,3 @@
-using Chat.Orleans.Silo.Extensions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -30,9 +29,7 @@ public sealed class ChatSilo : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddChatSilo();
-        var host = builder.Build();
-        host.MapChatSilo();
+        var host = Silo.Program.Build(builder);
         await host.StartAsync();
         return new ChatSilo(host);
     }

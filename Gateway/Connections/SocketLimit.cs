@@ -1,19 +1,16 @@
-namespace Chat.Orleans.Gateway.Sessions;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Orleans.Gateway.Connections;
 
 /// <summary>
-/// Counts the chat sockets this gateway holds, against <see cref="GatewayOptions.MaxSockets"/>, so that
+/// Counts the chat sockets this gateway holds, against <see cref="ChatGatewayOptions.MaxSockets"/>, so that
 /// the gateway refuses new ones cleanly instead of running out of file descriptors.
 /// </summary>
-public sealed class SocketLimit
+public sealed class SocketLimit(IOptions<ChatGatewayOptions> options)
 {
     private int _open;
 
-    public SocketLimit(GatewayOptions options)
-    {
-        Max = options.MaxSockets > 0 ? options.MaxSockets : FromFileLimit(options.FileReserve);
-    }
-
-    public int Max { get; }
+    public int Max { get; } = options.Value.MaxSockets > 0 ? options.Value.MaxSockets : FromFileLimit(options.Value.FileReserve);
 
     public bool TryEnter()
     {

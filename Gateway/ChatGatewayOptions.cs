@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Chat.Orleans.Gateway;
 
-public sealed class GatewayOptions
+public sealed class ChatGatewayOptions
 {
     public const string Section = "Chat:Gateway";
 

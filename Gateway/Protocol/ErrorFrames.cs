@@ -1,0 +1,21 @@
+namespace Chat.Orleans.Gateway.Protocol;
+
+/// <summary>
+/// Every <c>{"error": ...}</c> frame the gateway sends, built once (the frames the room sends are in
+/// <see cref="ChatFrames"/>). Unless a caller closes the socket after one, the socket stays open.
+/// </summary>
+public static class ErrorFrames
+{
+    public static readonly byte[] NotAnObject = ChatFrames.Error("Frames must be JSON objects.");
+    public static readonly byte[] NameNotString = ChatFrames.Error("Name must be a string.");
+    public static readonly byte[] NameTooLong = ChatFrames.Error("Name too long.");
+    public static readonly byte[] MessageNotString = ChatFrames.Error("Message must be a string.");
+    public static readonly byte[] MessageTooLong = ChatFrames.Error("Message too long.");
+    public static readonly byte[] RateLimited = ChatFrames.Error("Your IP is being rate-limited, please try again later.");
+    public static readonly byte[] NotStored = ChatFrames.Error("Your message could not be stored, so it was not sent. Please try again.");
+    public static readonly byte[] Binary = ChatFrames.Error("Binary frames are not supported.");
+    public static readonly byte[] FrameTooLarge = ChatFrames.Error("Frame too large.");
+    public static readonly byte[] NameTimeout = ChatFrames.Error("No name was sent in time.");
+    public static readonly byte[] TooSlow = ChatFrames.Error("Too many frames waiting: the connection is too slow.");
+    public static readonly byte[] JoinFailed = ChatFrames.Error("The room is not available right now. Please try again.");
+}
