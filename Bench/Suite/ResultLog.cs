@@ -4,7 +4,10 @@ using System.Text.Json;
 
 namespace Chat.Orleans.Bench.Suite;
 
-/// <summary>Each scenario's results: one JSON line (stdout and results.jsonl) and a table (stdout and report.md).</summary>
+/// <summary>
+/// What the suite reports: each scenario's results as one JSON line (stdout and results.jsonl) and a table
+/// (stdout and report.md), and notes between them (the machine, checks passed or failed, targets met or missed).
+/// </summary>
 public sealed class ResultLog
 {
     private readonly string _directory;
@@ -23,11 +26,37 @@ public sealed class ResultLog
 
     public string TablePath => Path.Combine(_directory, "report.md");
 
+    /// <summary>How many checks failed so far: the suite's exit code says whether any did.</summary>
+    public int Failures { get; private set; }
+
     public void Note(string text)
     {
         Console.WriteLine(text);
         File.AppendAllText(TablePath, text + Environment.NewLine + Environment.NewLine);
     }
+
+    /// <summary>The machine the figures came from, so that a report read later can be compared with another.</summary>
+    public void NoteMachine()
+    {
+        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
+        var memory = File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        Note($"Machine: {Environment.ProcessorCount} cores ({cpu}), {long.Parse(memory, CultureInfo.InvariantCulture) / 1024 / 1024} GiB, " +
+            $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, run at {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+    }
+
+    /// <summary>A check of the suite: a failure fails the run.</summary>
+    public void Check(bool passed, string what)
+    {
+        if (!passed)
+        {
+            Failures++;
+        }
+
+        Note($"{(passed ? "PASS" : "FAIL")}: {what}");
+    }
+
+    /// <summary>A target of the issue: reported, but a miss does not fail the run (the figure is in the table above the note).</summary>
+    public void Target(string what, bool met) => Note($"target {(met ? "MET" : "MISSED")}: {what}");
 
     public void Write(string scenario, string title, IReadOnlyList<Row> rows, IEnumerable<string>? notes = null)
     {
@@ -63,6 +92,3 @@ public sealed class ResultLog
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };
 }
-
-/// <summary>One row of a scenario's table, in column order; the JSON line has the same fields.</summary>
-public sealed class Row : Dictionary<string, object?>;
