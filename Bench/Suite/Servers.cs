@@ -228,7 +228,7 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             new Dictionary<string, string>(target._environment)
             {
                 ["Chat__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
-                ["Chat__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+                ["Chat__Silo__ClientPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
             },
             "/readyz");
         return target;

@@ -231,9 +231,9 @@ public sealed partial class ChatConnection : IFrameSink
         }
     }
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "A socket in room {Room} fell {Limit} frames behind and was closed")]
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "A socket in room {Room} fell {Limit} frames behind and was closed")]
     private static partial void LogSendQueueFull(ILogger logger, string room, int limit);
 
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "Session in room {Room} failed")]
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Session in room {Room} failed")]
     private static partial void LogSessionFailed(ILogger logger, Exception exception, string room);
 }

@@ -66,6 +66,6 @@ public sealed partial class SessionRateLimit(IRateLimiterGrain limiter, ILogger 
         }
     }
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "The rate limiter could not be reached")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "The rate limiter could not be reached")]
     private static partial void LogLimiterFailed(ILogger logger, Exception exception);
 }
