@@ -108,7 +108,7 @@ public static partial class ChatEndpoints
             });
 
             // Browsers hide the body of a failed upgrade, so setup errors travel as an error frame.
-            var setupError = await CheckSetupAsync(name, isPrivate, roomIds, lifetime, loggers, context.RequestAborted);
+            var setupError = await CheckSetupAsync(name, isPrivate, roomIds, lifetime, options.Value, loggers, context.RequestAborted);
             if (setupError is not null)
             {
                 await ChatConnection.RejectAsync(socket, setupError, options.Value.CloseTimeout);
@@ -130,11 +130,13 @@ public static partial class ChatEndpoints
         bool isPrivate,
         RoomIds roomIds,
         IHostApplicationLifetime lifetime,
+        ChatGatewayOptions options,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
-        // The Orleans client is connected once the host has started (see AddOrleansClient).
-        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+        // The Orleans client is connected once the host has started (see AddOrleansClient). A socket
+        // that comes sooner waits for it: a client connecting during start-up just gets ready later.
+        if (!await IsStartedAsync(lifetime, options.StartupJoinTimeout, cancellationToken))
         {
             return "The chat service is starting up. Please try again in a moment.";
         }
@@ -153,6 +155,26 @@ public static partial class ChatEndpoints
             LogRoomIdCheckFailed(loggers.CreateLogger(typeof(ChatEndpoints)), exception);
             return "The chat service is unavailable. Please try again in a moment.";
         }
+    }
+
+    private static async Task<bool> IsStartedAsync(IHostApplicationLifetime lifetime, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = lifetime.ApplicationStarted;
+        if (started.IsCancellationRequested)
+        {
+            return true;
+        }
+
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, started, lifetime.ApplicationStopping);
+        try
+        {
+            await Task.Delay(timeout, waiting.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return started.IsCancellationRequested;
     }
 
     private static byte[] ReadPage(IFileProvider files)

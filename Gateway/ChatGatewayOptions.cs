@@ -54,6 +54,14 @@ public sealed class ChatGatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a socket that arrives while the gateway is not yet connected to the cluster (start-up,
+    /// a silo restart) waits for it before it gets an error frame and 1011. A client that connects
+    /// during start-up simply gets its <c>ready</c> a moment later.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan StartupJoinTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Off for benchmarks only: the per-IP rate limit of the protocol.</summary>
     public bool RateLimitEnabled { get; set; } = true;
 

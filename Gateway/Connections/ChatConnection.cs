@@ -195,7 +195,7 @@ public sealed partial class ChatConnection : IFrameSink
                 }
 
                 // The receiver reads the frame before its first await; the buffer goes back right after.
-                handling = receiver.ReceiveAsync(buffer.AsSpan(0, length));
+                handling = receiver.OnFrameAsync(buffer.AsSpan(0, length));
             }
             finally
             {

@@ -7,5 +7,5 @@ public interface IFrameReceiver
     /// Called for one frame at a time; the next is read only when the returned task completes. The
     /// frame's memory is reused afterwards, so it is read synchronously, before the first await.
     /// </summary>
-    Task ReceiveAsync(ReadOnlySpan<byte> frame);
+    Task OnFrameAsync(ReadOnlySpan<byte> frame);
 }

@@ -56,7 +56,7 @@ public sealed partial class ChatSession(
     }
 
     /// <summary>Each client frame: the name first, messages after.</summary>
-    public Task ReceiveAsync(ReadOnlySpan<byte> frame) => _named ? ReceiveMessage(frame) : ReceiveName(frame);
+    public Task OnFrameAsync(ReadOnlySpan<byte> frame) => _named ? ReceiveMessage(frame) : ReceiveName(frame);
 
     public void OnEvents(RoomEvents events) => _feed.OnEvents(events);
 

@@ -1,7 +1,9 @@
+using Xunit.Abstractions;
+
 namespace Chat.Orleans.Tests.EndToEnd;
 
 /// <summary>History and timestamps across restarts, and storage outages, with every part real.</summary>
-public sealed class DurabilityTests(ChatCluster cluster) : IClassFixture<ChatCluster>
+public sealed class DurabilityTests(ChatCluster cluster, ITestOutputHelper output) : IClassFixture<ChatCluster>
 {
     private static string NewRoom() => "dur-" + Guid.NewGuid().ToString("N")[..10];
 
@@ -69,29 +71,50 @@ public sealed class DurabilityTests(ChatCluster cluster) : IClassFixture<ChatClu
     }
 
     [Fact]
-    public async Task The_gateway_serves_before_any_silo_is_up_and_connects_when_one_is()
+    public async Task The_gateway_serves_before_any_silo_is_up_and_holds_joins_until_one_is()
     {
         var clusterId = "late-" + Guid.NewGuid().ToString("N")[..8];
-        var gateway = await cluster.StartGatewayAsync(settings => settings["Orleans:ClusterId"] = clusterId, waitForCluster: false);
+        var gateway = await cluster.StartGatewayAsync(
+            settings =>
+            {
+                settings["Orleans:ClusterId"] = clusterId;
+                settings["Chat:Gateway:StartupJoinTimeout"] = "00:01:00";
+            },
+            waitForCluster: false);
 
         using var http = new HttpClient { BaseAddress = gateway.HttpUri };
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/readyz")).StatusCode);
-        await using (var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress()))
-        {
-            var (_, error) = await early.ExpectErrorAsync();
-            Assert.Contains("starting", TestChatClient.Str(error, "error"));
-            Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.InternalServerError, await early.WaitClosedAsync());
-        }
 
+        // A client that connects while no silo is up sends its name and waits, with no error.
+        await using var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress());
+        await early.SendAsync(new { name = "early" });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await cluster.StartSiloAsync(settings => settings["Orleans:ClusterId"] = clusterId);
-        await gateway.Started.WaitAsync(TimeSpan.FromSeconds(60));
+        var (beforeReady, _) = await early.ExpectAsync(TestChatClient.IsReady, TimeSpan.FromSeconds(60));
+        output.WriteLine($"the held join got ready {clock.ElapsedMilliseconds} ms after the silo was asked to start");
+        Assert.DoesNotContain(beforeReady, frame => frame.TryGetProperty("error", out _));
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
 
-        await using var late = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress());
-        await late.JoinAsync("late");
-        await late.SendAsync(new { message = "now it works" });
-        await late.ExpectMessageAsync("now it works");
+        await early.SendAsync(new { message = "now it works" });
+        await early.ExpectMessageAsync("now it works");
+    }
+
+    [Fact]
+    public async Task A_join_held_past_the_start_up_bound_gets_an_error_and_1011()
+    {
+        var gateway = await cluster.StartGatewayAsync(
+            settings =>
+            {
+                settings["Orleans:ClusterId"] = "nobody-" + Guid.NewGuid().ToString("N")[..8];
+                settings["Chat:Gateway:StartupJoinTimeout"] = "00:00:01";
+            },
+            waitForCluster: false);
+
+        await using var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress());
+        var (_, error) = await early.ExpectErrorAsync();
+        Assert.Contains("starting", TestChatClient.Str(error, "error"));
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.InternalServerError, await early.WaitClosedAsync());
     }
 }
