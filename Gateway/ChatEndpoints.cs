@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Chat.Orleans.Gateway.Connections;
 using Chat.Orleans.Gateway.Rooms;
@@ -57,6 +58,7 @@ public static partial class ChatEndpoints
         RoomIds roomIds,
         IOptions<ChatGatewayOptions> options,
         SocketLimit socketLimit,
+        ClientLimits clientLimits,
         GatewayMetrics metrics,
         ChatSessionFactory sessions,
         IHostApplicationLifetime lifetime,
@@ -92,6 +94,15 @@ public static partial class ChatEndpoints
             return Results.Text("Origin not allowed", statusCode: StatusCodes.Status403Forbidden);
         }
 
+        var clientAddress = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        using var admitted = clientLimits.TryAdmit(clientAddress, out var retryAfter);
+        if (admitted is null)
+        {
+            metrics.SocketRefusedForAddress();
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Results.Text("Too many connections from your address; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
         if (!socketLimit.TryEnter())
         {
             metrics.SocketRefused();
@@ -115,7 +126,7 @@ public static partial class ChatEndpoints
                 return Results.Empty;
             }
 
-            var session = sessions.Create(socket, name, context.Connection.RemoteIpAddress ?? IPAddress.None);
+            var session = sessions.Create(socket, name, clientAddress);
             await session.RunAsync(lifetime.ApplicationStopping);
             return Results.Empty;
         }

@@ -94,6 +94,28 @@ public sealed class ChatGatewayOptions
     [Range(0, 10_000_000)]
     public int MaxSockets { get; set; }
 
+    /// <summary>
+    /// Chat sockets one client IP may hold open on this gateway (0: no cap); past it, HTTP 429 before the
+    /// upgrade. 256 lets a busy office behind one NAT address in, while one address cannot take more
+    /// than a small share of a gateway's ~19 000 sockets.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int MaxSocketsPerIp { get; set; } = 256;
+
+    /// <summary>
+    /// New chat sockets per client IP per second, sustained (0: no cap), after a burst of
+    /// <see cref="JoinBurstPerIp"/>; past it, HTTP 429 with Retry-After before the upgrade.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int JoinsPerIpPerSecond { get; set; } = 20;
+
+    /// <summary>
+    /// New chat sockets one client IP may open at once: as many as it may hold, so that the whole office
+    /// reconnects at once after a gateway restart; reconnect loops beyond it are slowed down.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int JoinBurstPerIp { get; set; } = 256;
+
     /// <summary>Room joins this gateway has in flight at most; more wait their turn (reconnect storms).</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentJoins { get; set; } = 64;

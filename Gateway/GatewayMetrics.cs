@@ -9,6 +9,7 @@ public sealed class GatewayMetrics
 
     private readonly UpDownCounter<int> _socketsOpen;
     private readonly Counter<long> _socketsRefused;
+    private readonly Counter<long> _socketsRefusedForAddress;
     private readonly Counter<long> _messagesRelayed;
     private readonly Histogram<double> _broadcastLatency;
     private readonly Counter<long> _rateLimited;
@@ -19,6 +20,7 @@ public sealed class GatewayMetrics
         var meter = meterFactory.Create(MeterName);
         _socketsOpen = meter.CreateUpDownCounter<int>("chat.sockets.open", description: "Chat sockets open on this gateway.");
         _socketsRefused = meter.CreateCounter<long>("chat.sockets.refused", description: "Chat sockets refused (503) because the gateway holds its maximum.");
+        _socketsRefusedForAddress = meter.CreateCounter<long>("chat.sockets.refused_per_ip", description: "Chat sockets refused (429) because their client address is over its socket or join limit.");
         _messagesRelayed = meter.CreateCounter<long>("chat.frames.relayed", description: "Room frames handed to local sockets.");
         _broadcastLatency = meter.CreateHistogram<double>("chat.broadcast.latency", unit: "ms", description: "From a message's timestamp (assigned before it is stored) to its arrival at this gateway.");
         _rateLimited = meter.CreateCounter<long>("chat.messages.rate_limited", description: "Messages refused by the rate limit.");
@@ -30,6 +32,8 @@ public sealed class GatewayMetrics
     public void SocketClosed() => _socketsOpen.Add(-1);
 
     public void SocketRefused() => _socketsRefused.Add(1);
+
+    public void SocketRefusedForAddress() => _socketsRefusedForAddress.Add(1);
 
     public void Relayed(int frames, int sessions, long lastMessageTimestamp)
     {

@@ -15,7 +15,7 @@ public static class Program
         builder.AddDatabase();
         builder.AddRoomSubscriptions();
         builder.AddChatSessions();
-        builder.AddSocketLimit();
+        builder.AddSocketLimits();
         builder.AddClientAddress();
         builder.AddServiceDefaults();
         builder.AddGatewayHealth();

@@ -179,6 +179,9 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             ["Orleans__ServiceId"] = "bench",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Chat__Gateway__RateLimitEnabled"] = "false",
+            // The load workers open thousands of sockets from each of a few loopback addresses.
+            ["Chat__Gateway__MaxSocketsPerIp"] = "0",
+            ["Chat__Gateway__JoinsPerIpPerSecond"] = "0",
 
             // Warnings to stderr, which the suite keeps for its reports.
             ["Logging__Console__LogToStandardErrorThreshold"] = "Warning",

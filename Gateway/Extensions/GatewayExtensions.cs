@@ -77,12 +77,13 @@ public static class GatewayExtensions
     }
 
     /// <summary>
-    /// At most <see cref="SocketLimit.Max"/> chat sockets, with file descriptors to spare, and the kernel
-    /// send buffer per socket when set.
+    /// At most <see cref="SocketLimit.Max"/> chat sockets, with file descriptors to spare, caps per client
+    /// address (<see cref="ClientLimits"/>), and the kernel send buffer per socket when set.
     /// </summary>
-    public static WebApplicationBuilder AddSocketLimit(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddSocketLimits(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<SocketLimit>();
+        builder.Services.AddSingleton<ClientLimits>();
         builder.Services.AddOptions<KestrelServerOptions>().Configure<SocketLimit, IOptions<ChatGatewayOptions>>((kestrel, limit, options) =>
         {
             // Connections beyond the chat sockets (page loads, health checks, upgrades in progress)

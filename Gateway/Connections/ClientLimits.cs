@@ -1,0 +1,77 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Chat.Orleans.Gateway.Connections;
+
+/// <summary>
+/// Per client IP, before the upgrade: at most <see cref="ChatGatewayOptions.MaxSocketsPerIp"/> open chat
+/// sockets, and new ones at <see cref="ChatGatewayOptions.JoinsPerIpPerSecond"/> after a burst of
+/// <see cref="ChatGatewayOptions.JoinBurstPerIp"/>. Without it, one address could take every socket the
+/// gateway has and lock everyone else out. Partitions of idle addresses are dropped by the limiter.
+/// </summary>
+public sealed class ClientLimits : IDisposable
+{
+    // What a client over the socket cap is told: sockets are long-lived, so a retry soon rarely helps.
+    private static readonly TimeSpan SocketsRetryAfter = TimeSpan.FromSeconds(10);
+
+    private readonly PartitionedRateLimiter<IPAddress> _sockets;
+    private readonly PartitionedRateLimiter<IPAddress> _joins;
+
+    public ClientLimits(IOptions<ChatGatewayOptions> options)
+    {
+        var settings = options.Value;
+        _sockets = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => settings.MaxSocketsPerIp == 0
+            ? RateLimitPartition.GetNoLimiter(address)
+            : RateLimitPartition.GetConcurrencyLimiter(address, _ => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = settings.MaxSocketsPerIp,
+                QueueLimit = 0,
+            }));
+
+        // Replenished by the partitioned limiter's own timer (AutoReplenishment off): no timer per address.
+        _joins = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => settings.JoinsPerIpPerSecond == 0
+            ? RateLimitPartition.GetNoLimiter(address)
+            : RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = settings.JoinBurstPerIp,
+                TokensPerPeriod = settings.JoinsPerIpPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = false,
+            }));
+    }
+
+    /// <summary>
+    /// Admits one more socket from <paramref name="address"/>: the returned lease is held for the
+    /// socket's life. Null when the address is over a limit; then <paramref name="retryAfter"/> says when
+    /// to come back.
+    /// </summary>
+    public RateLimitLease? TryAdmit(IPAddress address, out TimeSpan retryAfter)
+    {
+        var socket = _sockets.AttemptAcquire(address);
+        if (!socket.IsAcquired)
+        {
+            socket.Dispose();
+            retryAfter = SocketsRetryAfter;
+            return null;
+        }
+
+        using var join = _joins.AttemptAcquire(address);
+        if (!join.IsAcquired)
+        {
+            socket.Dispose();
+            retryAfter = join.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+            return null;
+        }
+
+        retryAfter = TimeSpan.Zero;
+        return socket;
+    }
+
+    public void Dispose()
+    {
+        _sockets.Dispose();
+        _joins.Dispose();
+    }
+}
