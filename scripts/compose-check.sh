@@ -257,12 +257,11 @@ main() {
   wait_until_quiet
   wait_for_free_port
   images_before=$(docker images -q --filter dangling=true)
-  echo "building the silo and gateway images (log: $WORK/build.log)"
-  local build_started=$SECONDS
-  compose build >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log"; fail "compose build failed"; }
-  grep -E -e 'Restored|warn|error|Successfully tagged' "$WORK/build.log" | sed 's/^/  | /' || true
-  echo "built in $((SECONDS - build_started))s"
-  compose up --build -d 2>&1
+  echo "building the silo and gateway images and starting (log: $WORK/up.log);" \
+    "NuGet certificate revocation mode in the build: ${NUGET_CERT_REVOCATION_MODE:-online}"
+  compose up --build -d >"$WORK/up.log" 2>&1 || { tail -n 40 "$WORK/up.log"; fail "compose up --build failed"; }
+  grep -E -e '^Step [0-9]+/[0-9]+ : (FROM|RUN)' -e 'Restored|warn|error|Successfully tagged|^Creating' "$WORK/up.log" |
+    grep -v -e 'Creating .* \.\.\. $' | sed 's/^/  | /' || true
   [ -n "$(project_containers gateway)" ] || fail "compose up did not create the gateway"
   wait_healthy 1
   step_done "postgres, silo, gateway healthy"
