@@ -94,20 +94,23 @@ public static partial class ChatEndpoints
             return Results.Text("Origin not allowed", statusCode: StatusCodes.Status403Forbidden);
         }
 
-        var clientAddress = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        using var admitted = clientLimits.TryAdmit(clientAddress, out var retryAfter);
-        if (admitted is null)
-        {
-            metrics.SocketRefusedForAddress();
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Results.Text("Too many connections from your address; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
-        }
-
         if (!socketLimit.TryEnter())
         {
             metrics.SocketRefused();
             context.Response.Headers.RetryAfter = "10";
             return Results.Text("Too many connections; try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        // Per-address caps apply where there is an address (not to a Unix socket or an in-memory host).
+        var clientAddress = context.Connection.RemoteIpAddress;
+        var retryAfter = TimeSpan.Zero;
+        using var admitted = clientAddress is null ? null : clientLimits.TryAdmit(clientAddress, out retryAfter);
+        if (clientAddress is not null && admitted is null)
+        {
+            socketLimit.Exit();
+            metrics.SocketRefusedForAddress();
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Results.Text("Too many connections from your address; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
         }
 
         try
@@ -126,7 +129,7 @@ public static partial class ChatEndpoints
                 return Results.Empty;
             }
 
-            var session = sessions.Create(socket, name, clientAddress);
+            var session = sessions.Create(socket, name, clientAddress ?? IPAddress.None);
             await session.RunAsync(lifetime.ApplicationStopping);
             return Results.Empty;
         }

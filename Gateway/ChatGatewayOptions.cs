@@ -55,8 +55,8 @@ public sealed class ChatGatewayOptions
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long a socket that arrives while the gateway is not yet connected to the cluster (start-up,
-    /// a silo restart) waits for it before it gets an error frame and 1011. A client that connects
+    /// How long a socket that arrives while the gateway is still starting (its Orleans client not yet
+    /// connected to the cluster) waits for it before it gets an error frame and 1011. A client that connects
     /// during start-up simply gets its <c>ready</c> a moment later.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

@@ -126,15 +126,21 @@ public sealed partial class ChatConnection : IFrameSink
         _closing.CancelAfter(_options.CloseTimeout);
     }
 
-    /// <summary>Closes normally unless already closing, and waits until the outbox is flushed or dropped.</summary>
+    /// <summary>Closes normally unless already closing, and waits until the outbox is flushed or dropped. Call once.</summary>
     public async Task CloseAsync()
     {
         Close(WebSocketCloseStatus.NormalClosure, null, null);
-        await _sending;
-        await _onShutdown.DisposeAsync();
-        await _onClosing.DisposeAsync();
-        _closing.Dispose();
-        _metrics.SocketClosed();
+        try
+        {
+            await _sending;
+        }
+        finally
+        {
+            await _onShutdown.DisposeAsync();
+            await _onClosing.DisposeAsync();
+            _closing.Dispose();
+            _metrics.SocketClosed();
+        }
     }
 
     /// <summary>Rejects a socket during setup the way the original does: an error frame, then 1011.</summary>
@@ -234,6 +240,6 @@ public sealed partial class ChatConnection : IFrameSink
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "A socket in room {Room} fell {Limit} frames behind and was closed")]
     private static partial void LogSendQueueFull(ILogger logger, string room, int limit);
 
-    [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Session in room {Room} failed")]
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "The connection of a session in room {Room} failed")]
     private static partial void LogSessionFailed(ILogger logger, Exception exception, string room);
 }

@@ -21,18 +21,19 @@ public sealed class ClientLimits : IDisposable
     public ClientLimits(IOptions<ChatGatewayOptions> options)
     {
         var settings = options.Value;
-        _sockets = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => settings.MaxSocketsPerIp == 0
-            ? RateLimitPartition.GetNoLimiter(address)
-            : RateLimitPartition.GetConcurrencyLimiter(address, _ => new ConcurrencyLimiterOptions
+        // An unlimited partition is never dropped as idle: with no cap, every address shares one.
+        _sockets = settings.MaxSocketsPerIp == 0
+            ? Unlimited()
+            : PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetConcurrencyLimiter(address, _ => new ConcurrencyLimiterOptions
             {
                 PermitLimit = settings.MaxSocketsPerIp,
                 QueueLimit = 0,
             }));
 
         // Replenished by the partitioned limiter's own timer (AutoReplenishment off): no timer per address.
-        _joins = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => settings.JoinsPerIpPerSecond == 0
-            ? RateLimitPartition.GetNoLimiter(address)
-            : RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        _joins = settings.JoinsPerIpPerSecond == 0
+            ? Unlimited()
+            : PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = settings.JoinBurstPerIp,
                 TokensPerPeriod = settings.JoinsPerIpPerSecond,
@@ -68,6 +69,9 @@ public sealed class ClientLimits : IDisposable
         retryAfter = TimeSpan.Zero;
         return socket;
     }
+
+    private static PartitionedRateLimiter<IPAddress> Unlimited() =>
+        PartitionedRateLimiter.Create<IPAddress, bool>(_ => RateLimitPartition.GetNoLimiter(true));
 
     public void Dispose()
     {

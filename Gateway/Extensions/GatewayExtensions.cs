@@ -30,7 +30,7 @@ public static class GatewayExtensions
         var connectionString = builder.Configuration.GetChatConnectionString();
 
         // Kestrel serves while the Orleans client is still looking for a silo: hosted services start
-        // concurrently, and sockets opened before the client connects get a clear error frame.
+        // concurrently, and sockets opened before the client connects wait for it (StartupJoinTimeout).
         builder.Services.Configure<HostOptions>(host => host.ServicesStartConcurrently = true);
         builder.UseOrleansClient(client =>
         {

@@ -29,5 +29,5 @@ public sealed class RoomMembership : IAsyncDisposable
 
     /// <summary>Leaves the room, once.</summary>
     public ValueTask DisposeAsync() =>
-        Interlocked.Exchange(ref _left, 1) == 0 ? _registry.LeaveAsync(_subscription, _listener, _member) : ValueTask.CompletedTask;
+        Interlocked.Exchange(ref _left, 1) == 0 ? new ValueTask(_registry.LeaveAsync(_subscription, _listener, _member)) : ValueTask.CompletedTask;
 }

@@ -56,14 +56,16 @@ public sealed partial class RoomRegistry(
             catch (Exception exception)
             {
                 LogJoinFailed(logger, exception, room);
-                await LeaveAsync(subscription, listener, member);
+                _ = LeaveAsync(subscription, listener, member);
                 throw;
             }
         }
         catch (Exception exception)
         {
+            // The leave goes out in the background: the client hears of the failure at once, not
+            // after one more call to a room that just failed to answer.
             LogJoinFailed(logger, exception, room);
-            await LeaveAsync(subscription, listener, member);
+            _ = LeaveAsync(subscription, listener, member);
             throw;
         }
 
@@ -71,7 +73,7 @@ public sealed partial class RoomRegistry(
     }
 
     /// <summary>Leaves the room (see <see cref="RoomMembership.DisposeAsync"/>); never throws.</summary>
-    internal async ValueTask LeaveAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member)
+    internal async Task LeaveAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member)
     {
         try
         {
@@ -134,15 +136,16 @@ public sealed partial class RoomRegistry(
     {
         lock (_lock)
         {
-            ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_rooms, room, out var exists);
-            if (!exists)
+            if (!_rooms.ContainsKey(room))
             {
+                // Built before it is listed: if building throws, nothing half-made stays behind.
                 var subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, metrics, logger);
                 subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
                 subscription.RenewalSlice = _nextRenewalSlice++ % RenewalSlices;
-                entry.Subscription = subscription;
+                _rooms.Add(room, new Entry { Subscription = subscription });
             }
 
+            ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_rooms, room);
             entry.Holders++;
             return entry.Subscription;
         }

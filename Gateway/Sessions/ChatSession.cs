@@ -111,6 +111,12 @@ public sealed partial class ChatSession(
 
     private Task ReceiveMessage(ReadOnlySpan<byte> frame)
     {
+        if (_membership is not { } membership)
+        {
+            // The join failed and the socket is closing.
+            return Task.CompletedTask;
+        }
+
         var error = ClientFrames.ReadMessage(frame, options.MaxMessageLength, out var message);
         if (error is not null)
         {
@@ -125,8 +131,7 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
-        // No membership: the join failed and the socket is closing.
-        return _membership is { } membership ? PostAsync(membership, message) : Task.CompletedTask;
+        return PostAsync(membership, message);
     }
 
     private async Task PostAsync(RoomMembership membership, string message)
