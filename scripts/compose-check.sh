@@ -144,6 +144,24 @@ wait_for_free_port() {
   done
 }
 
+# Compose's output, indented, without its "doing X ... " progress lines (each has a "done" twin).
+indent_done_lines() {
+  sed -e '/ \.\.\. *$/d' -e 's/^/  | /'
+}
+
+# `compose up ARGS` with its output in LOG, retried when localhost:8080 was taken by something
+# else in the meantime.
+up_retrying_port() {
+  local log=$1 attempt; shift
+  for attempt in 1 2 3; do
+    wait_for_free_port
+    compose up "$@" >"$log" 2>&1 && return 0
+    grep -q -e 'port is already allocated' -e 'address already in use' "$log" || return 1
+    echo "localhost:8080 was taken meanwhile (attempt $attempt); retrying"
+  done
+  return 1
+}
+
 # Waits until every container of the project is healthy and there are exactly `silos` silos.
 wait_healthy() {
   local silos=$1 deadline=$((SECONDS + HEALTH_TIMEOUT)) report ids id line unhealthy
@@ -179,7 +197,7 @@ kill_room_silo() {
   local id active best= best_active=-1 name
   for id in $(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=silo"); do
     active=$(docker exec "$id" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8090 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null |
-      awk '/^chat_rooms_active[ {]/ { sum += $NF } END { print sum + 0 }')
+      awk '/^chat_rooms_active[ {]/ { sum += $NF } END { print sum + 0 }') || active=0
     name=$(docker inspect -f '{{.Name}}' "$id" | tr -d /)
     echo "$name: chat_rooms_active=$active"
     if [ "${active%.*}" -gt "$best_active" ]; then best=$id; best_active=${active%.*}; fi
@@ -255,13 +273,12 @@ main() {
 
   step "up --build (1 silo)"
   wait_until_quiet
-  wait_for_free_port
   images_before=$(docker images -q --filter dangling=true)
   echo "building the silo and gateway images and starting (log: $WORK/up.log);" \
     "NuGet certificate revocation mode in the build: ${NUGET_CERT_REVOCATION_MODE:-online}"
-  compose up --build -d >"$WORK/up.log" 2>&1 || { tail -n 40 "$WORK/up.log"; fail "compose up --build failed"; }
+  up_retrying_port "$WORK/up.log" --build -d || { tail -n 40 "$WORK/up.log"; fail "compose up --build failed"; }
   grep -E -e '^Step [0-9]+/[0-9]+ : (FROM|RUN)' -e 'Restored|warn|error|Successfully tagged|^Creating' "$WORK/up.log" |
-    grep -v -e 'Creating .* \.\.\. $' | sed 's/^/  | /' || true
+    indent_done_lines || true
   [ -n "$(project_containers gateway)" ] || fail "compose up did not create the gateway"
   wait_healthy 1
   step_done "postgres, silo, gateway healthy"
@@ -271,7 +288,7 @@ main() {
   step_done "A and B joined, B got A's message with a timestamp, A got its echo"
 
   step "scale to 3 silos"
-  compose up -d --scale silo=3 --no-recreate 2>&1
+  compose up -d --scale silo=3 --no-recreate 2>&1 | indent_done_lines
   wait_healthy 3
   step_done "3 silos healthy"
 
@@ -282,12 +299,12 @@ main() {
 
   step "down (volume kept), up again"
   local down_started=$SECONDS up_started
-  compose down --timeout 30 2>&1
+  compose down --timeout 30 2>&1 | indent_done_lines
   docker volume inspect "${PROJECT}_postgres-data" >/dev/null || fail "the volume is gone after down"
   echo "down took $((SECONDS - down_started))s; the volume ${PROJECT}_postgres-data is kept"
-  wait_for_free_port
   up_started=$SECONDS
-  compose up -d 2>&1
+  up_retrying_port "$WORK/up-again.log" -d || { tail -n 40 "$WORK/up-again.log"; fail "compose up failed"; }
+  indent_done_lines <"$WORK/up-again.log"
   wait_healthy 1
   step_done "down in $((up_started - down_started))s, healthy again on the kept volume $((SECONDS - up_started))s after up"
 

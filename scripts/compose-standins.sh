@@ -203,7 +203,8 @@ build_sdk_rootfs() {
   # The host's extra CAs (e.g. a TLS-intercepting egress in front of the NuGet mirror).
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
     cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
-    in_rootfs "$dir" update-ca-certificates >/dev/null
+    in_rootfs "$dir" update-ca-certificates >"$CACHE/sdk-ca.log" 2>&1 ||
+      { cat "$CACHE/sdk-ca.log" >&2; exit 1; }
   fi
   mark_current sdk
 }
