@@ -251,11 +251,11 @@ def phase_failover(args):
     log(f"carol and dave joined room {args.room!r}")
     exchange(a, b, args.text + " (before)")
 
-    started = time.monotonic()
     result = subprocess.run(args.kill, shell=True, capture_output=True, text=True)
     sys.stdout.write("".join(f"  | {line}\n" for line in result.stdout.splitlines()))
     if result.returncode != 0:
         raise RuntimeError(f"kill command failed: {result.stderr.strip()}")
+    started = time.monotonic()
     log("silo killed; carol posts until both have the message")
 
     # The same id on every attempt: the room stores and relays the message at most once.

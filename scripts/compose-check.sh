@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real `docker compose` check of docker-compose.yml and the Dockerfiles, end to end:
-#   1. installs what it needs from Debian when missing (docker.io, docker-compose, python3);
+#   1. installs what it needs from Debian when missing (docker.io, docker-compose, python3; and
+#      debootstrap when stand-ins must be built);
 #   2. starts a Docker daemon when none runs (and stops it at the end only if it started it);
 #   3. makes sure the base images are there: the official ones when they can be pulled, local
 #      stand-ins under the same names otherwise (scripts/compose-standins.sh);
@@ -164,7 +165,7 @@ up_retrying_port() {
 
 # Waits until every container of the project is healthy and there are exactly `silos` silos.
 wait_healthy() {
-  local silos=$1 deadline=$((SECONDS + HEALTH_TIMEOUT)) report ids id line unhealthy
+  local silos=$1 started=$SECONDS report ids id line unhealthy
   while true; do
     ids=$(project_containers)
     report=
@@ -180,10 +181,10 @@ wait_healthy() {
     done
     if [ "$unhealthy" -eq 0 ] && [ "$(project_containers silo | wc -l)" -eq "$silos" ] &&
       [ -n "$(project_containers postgres)" ] && [ -n "$(project_containers gateway)" ]; then
-      echo "healthy after $((SECONDS + HEALTH_TIMEOUT - deadline))s: ${report%, }"
+      echo "healthy after $((SECONDS - started))s: ${report%, }"
       return
     fi
-    if [ $SECONDS -gt "$deadline" ]; then
+    if [ $((SECONDS - started)) -gt "$HEALTH_TIMEOUT" ]; then
       for id in $ids; do docker logs --tail 20 "$id" 2>&1 | sed "s/^/  | $(docker inspect -f '{{.Name}}' "$id" | tr -d /): /"; done
       fail "not healthy within ${HEALTH_TIMEOUT}s: ${report%, }"
     fi
@@ -229,7 +230,7 @@ cleanup() {
     [ -z "$dangling" ] || docker rmi $dangling >/dev/null 2>&1
     if [ "${CHATCHECK_KEEP_IMAGES:-}" != 1 ] && [ -s "$WORK/created-images" ]; then
       docker rmi $(sort -u "$WORK/created-images") >/dev/null 2>&1
-      echo "removed the base images this run imported: $(sort -u "$WORK/created-images" | tr '\n' ' ')"
+      echo "removed the base images this run pulled or built: $(sort -u "$WORK/created-images" | tr '\n' ' ')"
     fi
     local left
     left=$(project_containers; docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT")
@@ -265,7 +266,7 @@ main() {
   step "base images"
   wait_until_quiet
   bash scripts/compose-standins.sh --created "$WORK/created-images" | tee "$WORK/base-images"
-  step_done "$(grep -c stand-in "$WORK/base-images" || true) stand-in(s), $(grep -c official "$WORK/base-images" || true) official"
+  step_done "$(grep -c ': stand-in (' "$WORK/base-images" || true) stand-in(s), $(grep -c ': official, ' "$WORK/base-images" || true) official"
 
   step "compose config"
   compose config -q

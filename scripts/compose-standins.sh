@@ -18,7 +18,7 @@
 #   scripts/compose-standins.sh [--no-pull] [--force] [--created FILE]
 #     --no-pull       do not try to pull
 #     --force         rebuild the stand-ins even when images of those names are present
-#     --created FILE  append the name of every image this run created to FILE (for clean-up)
+#     --created FILE  append the name of every image this run pulled or built anew to FILE (for clean-up)
 # Output: one line per image, "<image>: official|stand-in ... (how)".
 # Needs root (debootstrap, chroot) and a running Docker daemon.
 set -euo pipefail
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-say() { echo "standins: $*" >&2; }
+say() { echo "standins: $*"; }
 
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -53,7 +53,12 @@ standin_label() { docker image inspect -f '{{index .Config.Labels "chat.compose-
 try_pull() {
   [ -n "$pull" ] || return 1
   say "trying docker pull $1 (at most ${PULL_TIMEOUT}s)"
-  timeout "$PULL_TIMEOUT" docker pull -q "$1" >/dev/null 2>&1
+  local error status=0
+  error=$(timeout "$PULL_TIMEOUT" docker pull -q "$1" 2>&1 >/dev/null) || status=$?
+  [ "$status" -eq 0 ] && return 0
+  [ "$status" -ne 124 ] || error="no answer within ${PULL_TIMEOUT}s"
+  say "  pull failed: $(tail -n 1 <<<"$error")"
+  return 1
 }
 
 # The folder the host's `dotnet` runs from, e.g. /usr/share/dotnet.
@@ -270,11 +275,13 @@ CMD ["postgres"]' ;;
 }
 
 ensure_image() {
-  local image=$1 how label
+  local image=$1 how label was_present=
+  image_present "$image" && was_present=1
   if [ -n "$force" ]; then
     make_standin "$image"; how="built now"
   elif try_pull "$image"; then
     how="pulled"
+    [ -n "$was_present" ] || echo "$image" >>"$created_file"
   elif image_present "$image"; then
     how="already present"
   else
