@@ -62,6 +62,14 @@ public sealed class ChatGatewayOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan StartupJoinTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a post whose room could not be reached (its silo died, the call timed out) is tried
+    /// again before the client gets an error. Every post carries a key that its room stores once, so
+    /// trying again never stores it twice.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan PostRetryTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Off for benchmarks only: the per-IP rate limit of the protocol.</summary>
     public bool RateLimitEnabled { get; set; } = true;
 

@@ -12,12 +12,17 @@ public static class ChatFrames
 {
     public static readonly byte[] Ready = """{"ready":true}"""u8.ToArray();
 
-    public static byte[] Message(string name, string message, long timestamp) =>
-        Write((name, message, timestamp), static (writer, m) =>
+    /// <summary>A chat message; <paramref name="id"/> (the client's message id, if it sent one) is an extension field.</summary>
+    public static byte[] Message(string name, string message, long timestamp, string? id = null) =>
+        Write((name, message, timestamp, id), static (writer, m) =>
         {
             writer.WriteString("name"u8, m.name);
             writer.WriteString("message"u8, m.message);
             writer.WriteNumber("timestamp"u8, m.timestamp);
+            if (m.id is not null)
+            {
+                writer.WriteString("id"u8, m.id);
+            }
         });
 
     public static byte[] Joined(string name) => Write(name, static (writer, n) => writer.WriteString("joined"u8, n));

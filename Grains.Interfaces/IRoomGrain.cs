@@ -27,9 +27,11 @@ public interface IRoomGrain : IGrainWithStringKey
     /// <summary>
     /// Stores a message and relays it to every member, in that order. Completes with the message's
     /// timestamp once it is durably stored; fails when it could not be stored (and then it was not relayed).
+    /// A post whose <paramref name="key"/> (see <see cref="PostKeys"/>) the room already stored is neither
+    /// stored nor relayed again, and completes with 0: so a post may be retried safely.
     /// </summary>
     [Alias("Post")]
-    Task<long> Post(string name, string message);
+    Task<long> Post(string name, string message, string? key = null);
 
     /// <summary>
     /// Keeps a gateway's subscription alive and carries its member list, so that a room re-activated

@@ -43,12 +43,16 @@ public static class ClientFrames
         return null;
     }
 
-    /// <summary>Reads a later frame, <c>{"message": ...}</c>: a string of at most <paramref name="maxLength"/> UTF-16 units.</summary>
-    /// <returns>Null when <paramref name="message"/> is valid; otherwise the error frame to send (the socket stays open).</returns>
-    public static byte[]? ReadMessage(ReadOnlySpan<byte> frame, int maxLength, out string message)
+    /// <summary>
+    /// Reads a later frame, <c>{"message": ...}</c>: a string of at most <paramref name="maxLength"/> UTF-16
+    /// units, and optionally (extension) <c>"id"</c>, the client's id for it (<see cref="PostKeys.IsValidClientId"/>).
+    /// </summary>
+    /// <returns>Null when the frame is valid; otherwise the error frame to send (the socket stays open).</returns>
+    public static byte[]? ReadMessage(ReadOnlySpan<byte> frame, int maxLength, out string message, out string? id)
     {
         message = "";
-        if (!TryReadField(frame, "message"u8, out var value, out var notString))
+        id = null;
+        if (!TryReadFields(frame, "message"u8, "id"u8, out var value, out var notString, out var idValue, out var idNotString))
         {
             return ErrorFrames.NotAnObject;
         }
@@ -63,18 +67,34 @@ public static class ClientFrames
             return ErrorFrames.MessageTooLong;
         }
 
+        if (idNotString || (idValue is not null && !PostKeys.IsValidClientId(idValue)))
+        {
+            return ErrorFrames.InvalidMessageId;
+        }
+
         message = value;
+        id = idValue;
         return null;
     }
 
+    private static bool TryReadField(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> property, out string? value, out bool notString) =>
+        TryReadFields(frame, property, default, out value, out notString, out _, out _);
+
     /// <summary>
-    /// Reads one top-level string property of a JSON object. False when the frame is not a JSON object;
-    /// a missing property gives null.
+    /// Reads up to two top-level string properties of a JSON object (an empty second name reads one).
+    /// False when the frame is not a JSON object; a missing property gives null.
     /// </summary>
-    private static bool TryReadField(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> property, out string? value, out bool notString)
+    private static bool TryReadFields(
+        ReadOnlySpan<byte> frame,
+        ReadOnlySpan<byte> first,
+        ReadOnlySpan<byte> second,
+        out string? firstValue,
+        out bool firstNotString,
+        out string? secondValue,
+        out bool secondNotString)
     {
-        value = null;
-        notString = false;
+        firstValue = secondValue = null;
+        firstNotString = secondNotString = false;
         try
         {
             var reader = new Utf8JsonReader(frame);
@@ -85,12 +105,21 @@ public static class ClientFrames
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var matches = reader.ValueTextEquals(property);
+                var isFirst = reader.ValueTextEquals(first);
+                var isSecond = !isFirst && !second.IsEmpty && reader.ValueTextEquals(second);
                 reader.Read();
-                if (matches)
+                if (isFirst || isSecond)
                 {
-                    notString = reader.TokenType != JsonTokenType.String && reader.TokenType != JsonTokenType.Null;
-                    value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    var notString = reader.TokenType != JsonTokenType.String && reader.TokenType != JsonTokenType.Null;
+                    var value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    if (isFirst)
+                    {
+                        (firstValue, firstNotString) = (value, notString);
+                    }
+                    else
+                    {
+                        (secondValue, secondNotString) = (value, notString);
+                    }
                 }
 
                 reader.Skip();

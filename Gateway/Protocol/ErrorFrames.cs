@@ -11,6 +11,7 @@ public static class ErrorFrames
     public static readonly byte[] NameTooLong = ChatFrames.Error("Name too long.");
     public static readonly byte[] MessageNotString = ChatFrames.Error("Message must be a string.");
     public static readonly byte[] MessageTooLong = ChatFrames.Error("Message too long.");
+    public static readonly byte[] InvalidMessageId = ChatFrames.Error("Message id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");
     public static readonly byte[] RateLimited = ChatFrames.Error("Your IP is being rate-limited, please try again later.");
     public static readonly byte[] NotStored = ChatFrames.Error("Your message could not be stored, so it was not sent. Please try again.");
     public static readonly byte[] Binary = ChatFrames.Error("Binary frames are not supported.");

@@ -12,20 +12,50 @@ public sealed class RoomMembership : IAsyncDisposable
     private readonly RoomMember _member;
     private int _left;
 
-    internal RoomMembership(RoomRegistry registry, RoomSubscription subscription, IRoomListener listener, RoomMember member)
+    private readonly TimeSpan _retryFor;
+
+    internal RoomMembership(RoomRegistry registry, RoomSubscription subscription, IRoomListener listener, RoomMember member, TimeSpan retryFor)
     {
         _registry = registry;
         _subscription = subscription;
         _listener = listener;
         _member = member;
+        _retryFor = retryFor;
     }
 
     /// <summary>
     /// Stores the message and relays it to every member of the room. The task only acknowledges that it
-    /// was stored: the message itself comes back like any other, as a room event to every member, the
-    /// sender included, so nothing here sends it. Fails when it could not be stored (then nobody got it).
+    /// was stored (its timestamp; 0 when its <paramref name="key"/> was stored before): the message itself
+    /// comes back like any other, as a room event to every member, the sender included, so nothing here
+    /// sends it. Fails when it could not be stored (then nobody got it).
     /// </summary>
-    public Task PostAsync(string message) => _subscription.PostAsync(_member.Name, message);
+    public Task<long> PostAsync(string message, string key) => _subscription.PostAsync(_member.Name, message, key);
+
+    /// <summary>
+    /// Tries a post again after <see cref="PostAsync"/> failed without a verdict from the message log (the
+    /// room's silo died, or the call timed out): the room comes back on another silo, and the key makes
+    /// another try safe, since a room stores a key once. Gives up after
+    /// <see cref="ChatGatewayOptions.PostRetryTimeout"/> from the first failure, or when the log refuses.
+    /// </summary>
+    public async Task<long> RetryPostAsync(string message, string key, Exception failure)
+    {
+        var deadline = Environment.TickCount64 + (long)_retryFor.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
+        {
+            _registry.PostRetried(_subscription.Room, failure);
+
+            // Short pauses: a dead silo is declared dead, and its rooms placed anew, within seconds.
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 1000)));
+            try
+            {
+                return await PostAsync(message, key);
+            }
+            catch (Exception exception) when (exception is not MessageNotStoredException && Environment.TickCount64 < deadline)
+            {
+                failure = exception;
+            }
+        }
+    }
 
     /// <summary>Leaves the room, once.</summary>
     public ValueTask DisposeAsync() =>

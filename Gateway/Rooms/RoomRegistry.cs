@@ -69,7 +69,7 @@ public sealed partial class RoomRegistry(
             throw;
         }
 
-        return (new RoomMembership(this, subscription, listener, member), snapshot);
+        return (new RoomMembership(this, subscription, listener, member, options.Value.PostRetryTimeout), snapshot);
     }
 
     /// <summary>Leaves the room (see <see cref="RoomMembership.DisposeAsync"/>); never throws.</summary>
@@ -89,6 +89,8 @@ public sealed partial class RoomRegistry(
             Release(subscription);
         }
     }
+
+    internal void PostRetried(string room, Exception failure) => LogPostRetried(logger, failure, room);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -192,6 +194,9 @@ public sealed partial class RoomRegistry(
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Joining room {Room} failed once; retrying")]
     private static partial void LogJoinRetried(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Posting to room {Room} failed before the message log answered; trying again")]
+    private static partial void LogPostRetried(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Leaving room {Room} failed")]
     private static partial void LogLeaveFailed(ILogger logger, Exception exception, string room);

@@ -94,7 +94,7 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
     }
 
     /// <summary>Stores and relays a message; see <see cref="RoomMembership.PostAsync"/>.</summary>
-    public Task PostAsync(string name, string message) => grain.Post(name, message);
+    public Task<long> PostAsync(string name, string message, string key) => grain.Post(name, message, key);
 
     public async Task RenewAsync()
     {

@@ -24,6 +24,10 @@ public sealed partial class ChatSession(
     private volatile bool _named;
     private RoomMembership? _membership;
 
+    // Keys for the posts of a client that sends no ids: a random prefix, then a count.
+    private string? _keyPrefix;
+    private long _posts;
+
     /// <summary>Runs the session to its end; returns when the socket is closed.</summary>
     public async Task RunAsync(CancellationToken shutdown)
     {
@@ -117,7 +121,7 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
-        var error = ClientFrames.ReadMessage(frame, options.MaxMessageLength, out var message);
+        var error = ClientFrames.ReadMessage(frame, options.MaxMessageLength, out var message, out var id);
         if (error is not null)
         {
             connection.Send(error);
@@ -131,15 +135,24 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
-        return PostAsync(membership, message);
+        var key = id ?? PostKeys.ForSession(_keyPrefix ??= Guid.NewGuid().ToString("N")[..16], ++_posts);
+        return PostAsync(membership, message, key);
     }
 
-    private async Task PostAsync(RoomMembership membership, string message)
+    private async Task PostAsync(RoomMembership membership, string message, string key)
     {
         try
         {
-            // Only an acknowledgement: the message reaches this client, like every member, as a room event.
-            await membership.PostAsync(message);
+            try
+            {
+                // Only an acknowledgement: the message reaches this client, like every member, as a room
+                // event (or already has, when its key was stored before).
+                await membership.PostAsync(message, key);
+            }
+            catch (Exception failure) when (failure is not MessageNotStoredException)
+            {
+                await membership.RetryPostAsync(message, key, failure);
+            }
         }
         catch (Exception exception)
         {

@@ -44,7 +44,7 @@ public sealed partial class RoomGrain(
         var latest = await messageLog.ReadLatestAsync(Room, _options.HistoryLength, cancellationToken);
         foreach (var message in latest)
         {
-            _history.Enqueue(ChatFrames.Message(message.Name, message.Message, message.Timestamp));
+            _history.Enqueue(ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey)));
         }
 
         // The log is the truth for the last timestamp; the state covers a log whose tail was deleted.
@@ -122,13 +122,17 @@ public sealed partial class RoomGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<long> Post(string name, string message)
+    public async Task<long> Post(string name, string message, string? key = null)
     {
         var timestamp = _lastTimestamp = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastTimestamp + 1);
-        var frame = ChatFrames.Message(name, message, timestamp);
+        var frame = ChatFrames.Message(name, message, timestamp, PostKeys.ShownId(key));
 
-        // The output gate: nobody sees a message that a crash could still lose.
-        await messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message));
+        // The output gate: nobody sees a message that a crash could still lose. A key the log already
+        // holds is a retry of a stored post: its timestamp goes unused, and nothing is relayed.
+        if (!await messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message, key)))
+        {
+            return 0;
+        }
 
         _messagesStored++;
         if (_history.Count >= _options.HistoryLength && _history.Count > 0)

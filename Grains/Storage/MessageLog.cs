@@ -13,15 +13,26 @@ namespace Chat.Orleans.Grains.Storage;
 /// </summary>
 public sealed partial class MessageLog : IAsyncDisposable
 {
+    // Returns only the rows whose post key the room already held (usually none): those not inserted now
+    // and not stored by an earlier try of this same batch (a retry after a commit whose reply was lost).
     private const string InsertSql = """
-        INSERT INTO chat_messages (room, timestamp_ms, name, message)
-        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
-        ON CONFLICT DO NOTHING
+        WITH batch AS (
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+                AS b(room, timestamp_ms, name, message, post_key)),
+        inserted AS (
+            INSERT INTO chat_messages (room, timestamp_ms, name, message, post_key)
+            SELECT room, timestamp_ms, name, message, post_key FROM batch
+            ON CONFLICT DO NOTHING
+            RETURNING room, timestamp_ms)
+        SELECT b.room, b.timestamp_ms FROM batch b
+        WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.room = b.room AND i.timestamp_ms = b.timestamp_ms)
+          AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.room = b.room AND m.timestamp_ms = b.timestamp_ms
+                          AND m.post_key IS NOT DISTINCT FROM b.post_key)
         """;
 
     private const string ReadLatestSql = """
-        SELECT timestamp_ms, name, message FROM (
-            SELECT timestamp_ms, name, message FROM chat_messages
+        SELECT timestamp_ms, name, message, post_key FROM (
+            SELECT timestamp_ms, name, message, post_key FROM chat_messages
             WHERE room = $1 ORDER BY timestamp_ms DESC LIMIT $2
         ) AS latest ORDER BY timestamp_ms
         """;
@@ -50,8 +61,11 @@ public sealed partial class MessageLog : IAsyncDisposable
 
     public long MessagesStored => Interlocked.Read(ref _messagesStored);
 
-    /// <summary>Completes when the message is durably stored; fails when it could not be.</summary>
-    public Task AppendAsync(StoredMessage message)
+    /// <summary>
+    /// Completes with true when the message is durably stored, with false when its post key was already
+    /// stored in its room (then it is not stored again); fails when it could not be stored.
+    /// </summary>
+    public Task<bool> AppendAsync(StoredMessage message)
     {
         var append = new PendingAppend(message);
         if (!_pending.Writer.TryWrite(append))
@@ -87,7 +101,7 @@ public sealed partial class MessageLog : IAsyncDisposable
         var messages = new List<StoredMessage>(count);
         while (await reader.ReadAsync(cancellationToken))
         {
-            messages.Add(new StoredMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            messages.Add(new StoredMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
         }
 
         return messages;
@@ -115,13 +129,13 @@ public sealed partial class MessageLog : IAsyncDisposable
             try
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                await InsertWithRetryAsync(batch);
+                var refused = await InsertWithRetryAsync(batch);
                 _metrics.BatchStored(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 Interlocked.Increment(ref _roundTrips);
-                Interlocked.Add(ref _messagesStored, batch.Count);
+                Interlocked.Add(ref _messagesStored, batch.Count - (refused?.Count ?? 0));
                 foreach (var append in batch)
                 {
-                    append.TrySetResult();
+                    append.TrySetResult(refused is null || !refused.Contains((append.Message.Room, append.Message.Timestamp)));
                 }
             }
             catch (Exception exception)
@@ -136,29 +150,31 @@ public sealed partial class MessageLog : IAsyncDisposable
         }
     }
 
-    private async Task InsertWithRetryAsync(List<PendingAppend> batch)
+    /// <returns>The messages whose post key was already stored (null: none).</returns>
+    private async Task<HashSet<(string Room, long Timestamp)>?> InsertWithRetryAsync(List<PendingAppend> batch)
     {
         try
         {
-            await InsertAsync(batch);
+            return await InsertAsync(batch);
         }
         catch (NpgsqlException exception) when (exception.IsTransient)
         {
             // After a database restart the pool still holds dead connections, and the first command on
             // one fails. One retry on a fresh connection is safe: the primary key makes the insert
-            // idempotent (ON CONFLICT DO NOTHING).
+            // idempotent (ON CONFLICT DO NOTHING), and rows the first try stored count as stored.
             LogBatchRetried(_logger, exception, batch.Count);
             _dataSource.Clear();
-            await InsertAsync(batch);
+            return await InsertAsync(batch);
         }
     }
 
-    private async Task InsertAsync(List<PendingAppend> batch)
+    private async Task<HashSet<(string Room, long Timestamp)>?> InsertAsync(List<PendingAppend> batch)
     {
         var rooms = new string[batch.Count];
         var timestamps = new long[batch.Count];
         var names = new string[batch.Count];
         var messages = new string[batch.Count];
+        var keys = new string?[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
             var message = batch[i].Message;
@@ -166,6 +182,7 @@ public sealed partial class MessageLog : IAsyncDisposable
             timestamps[i] = message.Timestamp;
             names[i] = message.Name;
             messages[i] = message.Message;
+            keys[i] = message.PostKey;
         }
 
         using var timeout = new CancellationTokenSource(_options.CommandTimeout);
@@ -175,7 +192,15 @@ public sealed partial class MessageLog : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = timestamps, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        await command.ExecuteNonQueryAsync(timeout.Token);
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(timeout.Token);
+        HashSet<(string Room, long Timestamp)>? refused = null;
+        while (await reader.ReadAsync(timeout.Token))
+        {
+            (refused ??= []).Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return refused;
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Storing a batch of {Count} messages failed; their senders get an error and nothing of it is relayed")]
@@ -186,7 +211,7 @@ public sealed partial class MessageLog : IAsyncDisposable
 
     /// <summary>A message waiting for its batch; the task completes when that batch has committed.</summary>
     private sealed class PendingAppend(StoredMessage message)
-        : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+        : TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public StoredMessage Message { get; } = message;
     }

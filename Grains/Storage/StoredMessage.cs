@@ -1,4 +1,7 @@
 namespace Chat.Orleans.Grains.Storage;
 
-/// <summary>One row of the append-only message log.</summary>
-public sealed record StoredMessage(string Room, long Timestamp, string Name, string Message);
+/// <summary>
+/// One row of the append-only message log. <see cref="PostKey"/> is the post's idempotency key (null for
+/// none): the client's message id, or a key its gateway made (<see cref="PostKeys"/>).
+/// </summary>
+public sealed record StoredMessage(string Room, long Timestamp, string Name, string Message, string? PostKey = null);

@@ -22,3 +22,9 @@ CREATE TABLE IF NOT EXISTS chat_secrets
 
     CONSTRAINT pk_chat_secrets PRIMARY KEY (name)
 );
+
+-- Exactly-once posts (PROTOCOL.md, "Exactly-once posts"): every post carries a key, the client's `id`
+-- or one its gateway made (those start with '~', which no client id can), and a room stores a key at
+-- most once, so a post retried after a crash or a reconnect is stored (and relayed) once.
+ALTER TABLE chat_messages ADD COLUMN IF NOT EXISTS post_key text;
+CREATE UNIQUE INDEX IF NOT EXISTS ux_chat_messages_post_key ON chat_messages (room, post_key) WHERE post_key IS NOT NULL;

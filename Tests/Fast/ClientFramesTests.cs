@@ -49,7 +49,7 @@ public sealed class ClientFramesTests
     public void A_frame_that_is_not_a_JSON_object_is_refused(string frame)
     {
         Assert.Same(ErrorFrames.NotAnObject, ClientFrames.ReadName(Bytes(frame), MaxName, out _));
-        Assert.Same(ErrorFrames.NotAnObject, ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out _));
+        Assert.Same(ErrorFrames.NotAnObject, ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out _, out _));
     }
 
     [Theory]
@@ -65,7 +65,7 @@ public sealed class ClientFramesTests
     [InlineData("""{"message":"a \"quoted\" line\nand another"}""", "a \"quoted\" line\nand another")]
     public void A_message_frame_gives_the_message(string frame, string expected)
     {
-        Assert.Null(ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out var message));
+        Assert.Null(ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out var message, out _));
         Assert.Equal(expected, message);
     }
 
@@ -75,14 +75,42 @@ public sealed class ClientFramesTests
     [InlineData("""{"message":5}""")]
     [InlineData("""{"message":["a"]}""")]
     public void A_message_that_is_missing_or_not_a_string_is_refused(string frame) =>
-        Assert.Same(ErrorFrames.MessageNotString, ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out _));
+        Assert.Same(ErrorFrames.MessageNotString, ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out _, out _));
 
     [Fact]
     public void A_message_of_exactly_the_limit_passes_and_one_more_is_too_long()
     {
-        Assert.Null(ClientFrames.ReadMessage(Bytes(MessageFrame(new string('m', MaxMessage))), MaxMessage, out _));
-        Assert.Same(ErrorFrames.MessageTooLong, ClientFrames.ReadMessage(Bytes(MessageFrame(new string('m', MaxMessage + 1))), MaxMessage, out _));
+        Assert.Null(ClientFrames.ReadMessage(Bytes(MessageFrame(new string('m', MaxMessage))), MaxMessage, out _, out _));
+        Assert.Same(ErrorFrames.MessageTooLong, ClientFrames.ReadMessage(Bytes(MessageFrame(new string('m', MaxMessage + 1))), MaxMessage, out _, out _));
     }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("Zz09_-")]
+    [InlineData("0123456789012345678901234567890123456789012345678901234567890123")]
+    public void A_message_may_carry_a_client_id(string id)
+    {
+        var frame = System.Text.Json.JsonSerializer.Serialize(new { message = "hi", id });
+        Assert.Null(ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out var message, out var read));
+        Assert.Equal(("hi", id), (message, read));
+    }
+
+    [Fact]
+    public void A_message_without_an_id_has_none()
+    {
+        Assert.Null(ClientFrames.ReadMessage(Bytes("""{"message":"hi","id":null}"""), MaxMessage, out _, out var id));
+        Assert.Null(id);
+    }
+
+    [Theory]
+    [InlineData("""{"message":"hi","id":""}""")]
+    [InlineData("""{"message":"hi","id":"has space"}""")]
+    [InlineData("""{"message":"hi","id":"~made-by-a-gateway"}""")]
+    [InlineData("""{"message":"hi","id":"ü"}""")]
+    [InlineData("""{"message":"hi","id":7}""")]
+    [InlineData("""{"message":"hi","id":"01234567890123456789012345678901234567890123456789012345678901234"}""")]
+    public void A_malformed_id_is_refused(string frame) =>
+        Assert.Same(ErrorFrames.InvalidMessageId, ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out _, out _));
 
     private static string NameFrame(string name) => System.Text.Json.JsonSerializer.Serialize(new { name });
 
