@@ -1,57 +1,333 @@
 #!/usr/bin/env bash
-# Starts the chat on http://localhost:8080: a private PostgreSQL under .data/ (unless
-# ConnectionStrings__Chat is set), the silos and the gateways. Ctrl-C stops them all.
-#   ./run.sh                         one silo, one gateway on :8080
-#   ./run.sh --silos 3 --gateways 2  silos on 11111.., gateways on :8080 and :8081, one cluster
+# Runs the chat on this machine and keeps it running: a private PostgreSQL under .data/postgres
+# (unless ConnectionStrings__Chat is set), the silos and the gateways.
+#
+#   ./run.sh                          one silo and one gateway: chat at http://localhost:8080
+#   ./run.sh --silos 3 --gateways 2   one cluster: silos on 11111.., gateways on :8080 and :8081
+#
+# Options (the environment variable that sets the same, and the default):
+#   --silos N            how many silos                                           1
+#   --gateways N         how many gateways                                        1
+#   --http-port P        first gateway's port; the next ones get P+1, P+2, ..     CHAT_HTTP_PORT       8080
+#   --silo-http-port P   first silo's HTTP port (/readyz, /metrics)               CHAT_SILO_HTTP_PORT  8090
+#   --silo-port P        first silo's silo-to-silo port                           CHAT_SILO_PORT       11111
+#   --client-port P      first silo's port for the gateways (Orleans clients)     CHAT_CLIENT_PORT     30000
+#   --data DIR           the private PostgreSQL's folder (unused when             CHAT_DATA            .data/postgres
+#                        ConnectionStrings__Chat is set)
+#   --build              build even when the programs are up to date
+#
+# Builds the silo and the gateway (Release) only when a source is newer than the built programs.
+# Prints "silo N started (pid P)" and "gateway N started (pid P)" for every start.
+# A silo or gateway that exits is reported and started again on the same ports, after 1 s, then
+# 2, 4, .. up to 30 s if it keeps exiting; one that has exited 6 times in a row, each time within 60 s
+# of starting, is given up (the others keep running). If the private PostgreSQL dies, it is started
+# again on its port. Ctrl-C (or SIGTERM) stops the gateways, then the silos, then that PostgreSQL.
 set -euo pipefail
-cd "$(dirname "$0")"
+# A failure inside $(...) fails the assignment too, so an error in the up-to-date check is not "up to date".
+shopt -s inherit_errexit
 
 silos=1
 gateways=1
+http_port=${CHAT_HTTP_PORT:-8080}
+silo_http_port=${CHAT_SILO_HTTP_PORT:-8090}
+silo_port=${CHAT_SILO_PORT:-11111}
+client_port=${CHAT_CLIENT_PORT:-30000}
+data=${CHAT_DATA:-}
+force_build=
+
+usage() {
+  echo "usage: run.sh [--silos N] [--gateways N] [--http-port P] [--silo-http-port P] [--silo-port P]" \
+    "[--client-port P] [--data DIR] [--build]" >&2
+  exit 2
+}
+
 while [ $# -gt 0 ]; do
+  if [ "$1" = --build ]; then force_build=1; shift; continue; fi
+  if [ $# -lt 2 ]; then usage; fi
   case "$1" in
-    --silos) silos=$2; shift 2 ;;
-    --gateways) gateways=$2; shift 2 ;;
-    *) echo "usage: run.sh [--silos N] [--gateways N]" >&2; exit 2 ;;
+    --silos) silos=$2 ;;
+    --gateways) gateways=$2 ;;
+    --http-port) http_port=$2 ;;
+    --silo-http-port) silo_http_port=$2 ;;
+    --silo-port) silo_port=$2 ;;
+    --client-port) client_port=$2 ;;
+    --data) data=$2 ;;
+    *) usage ;;
   esac
+  shift 2
 done
+
+for number in "$silos" "$gateways" "$http_port" "$silo_http_port" "$silo_port" "$client_port"; do
+  [[ $number =~ ^[0-9]+$ ]] || usage
+done
+
+# A folder given is relative to where run.sh was called from; the default is in the repository.
+if [ -n "$data" ]; then data=$(realpath -m "$data"); fi
+cd "$(dirname "$0")"
+data=${data:-.data/postgres}
+
+# Restart policy. A process that stayed up this long was healthy: its next exit starts the count anew.
+readonly steady_seconds=60
+readonly max_restarts=5
+readonly max_backoff_seconds=30
+# A gateway or silo gets this long to stop after SIGTERM before it is killed (a silo whose cluster is
+# gone can wait long in its shutdown).
+readonly stop_seconds=30
+readonly postgres_check_seconds=5
+
+# ---------------------------------------------------------------------------------------------------
+# Build only when needed
+
+# Each program, and the project folders it is built from: its own and those it references (see the
+# .csproj files). The tests' and benchmarks' own files do not count.
+readonly silo_program=Silo/bin/Release/net10.0/Chat.Orleans.Silo.dll
+readonly silo_projects=(Silo Grains Grains.Interfaces ServiceDefaults)
+readonly gateway_program=Gateway/bin/Release/net10.0/Chat.Orleans.Gateway.dll
+readonly gateway_projects=(Gateway Grains.Interfaces ServiceDefaults)
+
+# Prints the first source of a project folder (or a root *.props) newer than the given file, or
+# nothing. find stops at the first match: an up-to-date tree costs one walk, a few milliseconds.
+newer_source_than() {
+  local reference=$1 folder=$2
+  find "$folder" ./*.props \
+    \( -name bin -o -name obj -o -name .data \) -prune -o -type f \
+    \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.json' \
+       -o -path 'Gateway/wwwroot/*' -o -path 'Silo/Schema/*.sql' \) \
+    -newer "$reference" -print -quit
+}
+
+# Says why the program must be built, or nothing when it is up to date: each project's assembly in
+# the program's folder is newer than that project's sources. (A build copies an assembly
+# with its compile time, and does not compile a project whose sources did not change: comparing
+# with the program's own DLL would find a change to Grains/ newer than the silo's DLL forever.)
+reason_to_build() {
+  local program=$1 folder assembly reference newer
+  shift
+  for folder in "$@"; do
+    assembly=$(dirname "$program")/Chat.Orleans.$folder.dll
+    if [ ! -f "$assembly" ]; then echo "$assembly is missing"; return; fi
+    # A build after a change of content only (wwwroot, appsettings.json) rewrites no assembly; run.sh's
+    # own builds leave a stamp next to the program so that such a change builds once, not every time.
+    reference=$assembly
+    if [ "$program.built" -nt "$assembly" ]; then reference=$program.built; fi
+    newer=$(newer_source_than "$reference" "$folder")
+    if [ -n "$newer" ]; then echo "$newer changed since $assembly was built"; return; fi
+  done
+}
+
+build_reason() {
+  local reason
+  if [ -n "$force_build" ]; then echo "--build"; return; fi
+  reason=$(reason_to_build "$silo_program" "${silo_projects[@]}")
+  if [ -z "$reason" ]; then reason=$(reason_to_build "$gateway_program" "${gateway_projects[@]}"); fi
+  echo "$reason"
+}
+
+build() {
+  local started
+  # The stamp gets the time the build started: a file saved during the build is built next time.
+  started=$(date +%s.%N)
+  dotnet build Silo/Silo.csproj -c Release -v quiet -nologo
+  dotnet build Gateway/Gateway.csproj -c Release -v quiet -nologo
+  touch -d "@$started" "$silo_program.built" "$gateway_program.built"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Supervision
+#
+# Each silo and gateway has a supervisor: a background subshell of run.sh that starts the program,
+# waits for it and starts it again. It waits with a plain `wait PID`, which gets the exit status
+# however and whenever the program ended (`wait -n` in one loop over all programs loses a program
+# killed by a signal while the shell was busy with another one).
+#
+# Ctrl-C in a terminal sends SIGINT to run.sh and everything it started; only run.sh acts on it.
+# Supervisors, programs and back-off sleeps ignore it, so that run.sh stops them in order (SIGTERM).
+
+# The programs, each on the ports of its number. Each runs from its project folder, its content root
+# (appsettings.json, wwwroot/). Called in the background: exec makes the program the job itself.
+run_silo() {
+  cd Silo
+  Chat__Silo__SiloPort=$((silo_port + $1 - 1)) Chat__Silo__ClientPort=$((client_port + $1 - 1)) \
+    exec dotnet bin/Release/net10.0/Chat.Orleans.Silo.dll --urls "http://localhost:$((silo_http_port + $1 - 1))"
+}
+
+run_gateway() {
+  cd Gateway
+  exec dotnet bin/Release/net10.0/Chat.Orleans.Gateway.dll --urls "http://localhost:$((http_port + $1 - 1))"
+}
+
+address_of() {
+  local kind=$1 n=$2
+  if [ "$kind" = silo ]; then
+    echo "http://localhost:$((silo_http_port + n - 1)), silo port $((silo_port + n - 1)), client port $((client_port + n - 1))"
+  else
+    echo "http://localhost:$((http_port + n - 1))"
+  fi
+}
+
+# "status 137 (SIGKILL)": above 128, the status of a program killed by a signal.
+describe_status() {
+  local signal
+  if (($1 > 128)) && signal=$(kill -l $(($1 - 128)) 2>/dev/null); then
+    echo "status $1 (SIG$signal)"
+  else
+    echo "status $1"
+  fi
+}
+
+# SIGTERM, then SIGKILL if the program is still running after stop_seconds.
+stop_program() {
+  local program=$1 name=$2 tenths=0
+  kill -TERM "$program" 2>/dev/null || true
+  while kill -0 "$program" 2>/dev/null && ((tenths < stop_seconds * 10)); do
+    sleep 0.1
+    tenths=$((tenths + 1))
+  done
+  if kill -0 "$program" 2>/dev/null; then
+    echo "$name (pid $program) did not stop within $stop_seconds s; killing it" >&2
+    kill -KILL "$program" 2>/dev/null || true
+  fi
+  wait "$program" 2>/dev/null || true
+}
+
+# Runs in the background: keeps one silo or gateway running until told to stop (SIGTERM).
+supervise() {
+  local kind=$1 n=$2
+  local program status ran delay quick_exits=0 started what stopping=
+  # A supervisor must not end on a failed command, leaving its program running unwatched.
+  set +e
+  trap '' INT
+  # $! is what the supervisor waits for now, the program or the back-off sleep: ending it ends the
+  # wait. A SIGTERM just before the next start is seen by the checks of $stopping after each start.
+  trap 'stopping=1; kill -TERM "$!" 2>/dev/null || true' TERM
+  while true; do
+    "run_$kind" "$n" &
+    program=$!
+    started=$SECONDS
+    echo "$kind $n started (pid $program): $(address_of "$kind" "$n")"
+    status=0
+    if [ -z "$stopping" ]; then wait "$program" || status=$?; fi
+    # A SIGTERM interrupts the wait while the program is still shutting down.
+    if [ -n "$stopping" ]; then stop_program "$program" "$kind $n"; exit 0; fi
+
+    ran=$((SECONDS - started))
+    what="$kind $n (pid $program) exited with $(describe_status "$status") after $ran s"
+    # A program that ran for a while was healthy: this exit starts the count of exits in a row anew.
+    if ((ran >= steady_seconds)); then quick_exits=0; fi
+    quick_exits=$((quick_exits + 1))
+    if ((quick_exits > max_restarts)); then
+      echo "$what. It exited $quick_exits times in a row within $steady_seconds s of starting:" \
+        "giving up on $kind $n. The others keep running; Ctrl-C stops them." >&2
+      exit 1
+    fi
+    delay=$((1 << (quick_exits - 1)))
+    if ((delay > max_backoff_seconds)); then delay=$max_backoff_seconds; fi
+    echo "$what; restarting in $delay s" >&2
+    sleep "$delay" &
+    if [ -z "$stopping" ]; then wait "$!" || true; fi
+    if [ -n "$stopping" ]; then kill -TERM "$!" 2>/dev/null || true; wait "$!" || true; exit 0; fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# The private PostgreSQL
 
 own_postgres=
-if [ -z "${ConnectionStrings__Chat:-}" ]; then
-  ConnectionStrings__Chat=$(scripts/postgres.sh start .data/postgres)
-  export ConnectionStrings__Chat
+postgres_watch=
+
+start_postgres() {
+  # Set first: a Ctrl-C during the start must stop it too (stopping one that never started is harmless).
   own_postgres=1
-  echo "PostgreSQL: $ConnectionStrings__Chat (data in .data/postgres)"
+  ConnectionStrings__Chat=$(scripts/postgres.sh start "$data")
+  export ConnectionStrings__Chat
+  echo "PostgreSQL: $ConnectionStrings__Chat (data in $data)"
+}
+
+# Runs in the background: starts PostgreSQL again if it dies. postgres.sh start keeps the port, so
+# the silos and gateways reconnect to the same address.
+watch_postgres() {
+  local postmaster
+  set +e
+  trap '' INT
+  trap 'kill -TERM "$!" 2>/dev/null; wait "$!"; exit 0' TERM
+  while true; do
+    sleep "$postgres_check_seconds" &
+    wait "$!"
+    postmaster=
+    read -r postmaster 2>/dev/null <"$data/data/postmaster.pid"
+    if [ -z "$postmaster" ] || ! kill -0 "$postmaster" 2>/dev/null; then
+      echo "PostgreSQL${postmaster:+ (pid $postmaster)} is not running; starting it again" >&2
+      scripts/postgres.sh start "$data" >/dev/null || echo "PostgreSQL did not start; trying again in $postgres_check_seconds s" >&2
+    fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Stopping
+
+silo_supervisors=()
+gateway_supervisors=()
+
+# Tells supervisors to stop their programs and waits until they have.
+stop_supervisors() {
+  local supervisor
+  for supervisor in "$@"; do kill -TERM "$supervisor" 2>/dev/null || true; done
+  for supervisor in "$@"; do wait "$supervisor" 2>/dev/null || true; done
+}
+
+stop() {
+  local status=${1:-0}
+  # Stopping is bounded (stop_seconds per step); a second Ctrl-C must not leave silos without run.sh.
+  trap '' INT TERM
+  trap - EXIT
+  echo "Stopping..."
+  if [ -n "$postgres_watch" ]; then stop_supervisors "$postgres_watch"; fi
+  # Gateways first, so they can say goodbye to the rooms; then the silos, which flush their writes.
+  stop_supervisors "${gateway_supervisors[@]}"
+  stop_supervisors "${silo_supervisors[@]}"
+  if [ -n "$own_postgres" ]; then
+    scripts/postgres.sh stop "$data" || echo "PostgreSQL did not stop cleanly" >&2
+  fi
+  exit "$status"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Main
+
+trap 'stop $?' EXIT
+trap stop INT TERM
+
+if [ -z "${ConnectionStrings__Chat:-}" ]; then start_postgres; fi
+
+reason=$(build_reason)
+if [ -n "$reason" ]; then
+  echo "Building ($reason)..."
+  build
+else
+  echo "Not building: the silo and gateway are newer than every source (--build forces a build)."
 fi
 
-dotnet build Chat.Orleans.sln -c Release -v quiet -nologo
-
-silo_pids=()
-gateway_pids=()
-stop() {
-  trap - INT TERM EXIT
-  echo "Stopping..."
-  # Gateways first, so they can say goodbye to the rooms; then the silos, which flush their writes.
-  for pid in "${gateway_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${gateway_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for pid in "${silo_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${silo_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ -n "$own_postgres" ]; then scripts/postgres.sh stop .data/postgres; fi
-  exit 0
-}
-trap stop INT TERM EXIT
-
-# Each program runs from its project folder, its content root (appsettings.json, wwwroot/).
-for i in $(seq 0 $((silos - 1))); do
-  (cd Silo && Chat__Silo__SiloPort=$((11111 + i)) Chat__Silo__ClientPort=$((30000 + i)) \
-    exec dotnet bin/Release/net10.0/Chat.Orleans.Silo.dll --urls "http://localhost:$((8090 + i))") &
-  silo_pids+=($!)
+# A Ctrl-C between starting a supervisor and noting its pid would leave that one running: it waits
+# until all are noted.
+interrupted=
+trap 'interrupted=1' INT TERM
+for n in $(seq 1 "$silos"); do
+  supervise silo "$n" &
+  silo_supervisors+=($!)
 done
-for i in $(seq 0 $((gateways - 1))); do
-  (cd Gateway && exec dotnet bin/Release/net10.0/Chat.Orleans.Gateway.dll --urls "http://localhost:$((8080 + i))") &
-  gateway_pids+=($!)
-  echo "Chat: http://localhost:$((8080 + i))"
+for n in $(seq 1 "$gateways"); do
+  supervise gateway "$n" &
+  gateway_supervisors+=($!)
 done
+if [ -n "$own_postgres" ]; then
+  watch_postgres &
+  postgres_watch=$!
+fi
+trap stop INT TERM
+if [ -n "$interrupted" ]; then stop; fi
+echo "$silos silo(s), $gateways gateway(s); chat at http://localhost:$http_port. Ctrl-C to stop."
 
-echo "$silos silo(s), $gateways gateway(s). Ctrl-C to stop."
-wait -n "${silo_pids[@]}" "${gateway_pids[@]}"
+# Returns when every supervisor has given up; Ctrl-C or SIGTERM interrupts it and stops everything.
+wait "${silo_supervisors[@]}" "${gateway_supervisors[@]}" || true
+echo "Every silo and gateway was given up." >&2
+stop 1
