@@ -12,6 +12,12 @@ public static class ChatFrames
 {
     public static readonly byte[] Ready = """{"ready":true}"""u8.ToArray();
 
+    /// <summary>Extension: a resumed join closed the client's gap.</summary>
+    public static readonly byte[] Resumed = """{"resumed":true}"""u8.ToArray();
+
+    /// <summary>Extension: a resumed join had more to catch up than the room sends; the client pages back.</summary>
+    public static readonly byte[] NotResumed = """{"resumed":false}"""u8.ToArray();
+
     /// <summary>A chat message; <paramref name="id"/> (the client's message id, if it sent one) is an extension field.</summary>
     public static byte[] Message(string name, string message, long timestamp, string? id = null) =>
         Write((name, message, timestamp, id), static (writer, m) =>

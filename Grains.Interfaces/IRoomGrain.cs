@@ -15,10 +15,11 @@ public interface IRoomGrain : IGrainWithStringKey
     /// <summary>
     /// Adds a named member and announces it with a <c>joined</c> event. The returned snapshot holds the
     /// roster and history as they stood just before that event, so the gateway can order what it owes
-    /// the new session without gaps or doubles.
+    /// the new session without gaps or doubles. With <paramref name="since"/> (a client resuming), the
+    /// history is every message after that timestamp instead, up to the room's resume limit.
     /// </summary>
     [Alias("Join")]
-    Task<RoomSnapshot> Join(GatewaySubscription subscription, RoomMember member);
+    Task<RoomSnapshot> Join(GatewaySubscription subscription, RoomMember member, long? since = null);
 
     /// <summary>Removes a member (socket closed or broken) and announces it with a <c>quit</c> event.</summary>
     [Alias("Leave")]

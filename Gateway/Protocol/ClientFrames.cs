@@ -44,6 +44,48 @@ public static class ClientFrames
     }
 
     /// <summary>
+    /// Reads the name frame's optional <c>"since"</c> (extension, PROTOCOL.md "Resume"): the timestamp of
+    /// the newest message the client has shown, a non-negative integer. Null when absent.
+    /// </summary>
+    /// <returns>Null when absent or valid; otherwise the error frame to send (the join goes on, as a plain one).</returns>
+    public static byte[]? ReadSince(ReadOnlySpan<byte> frame, out long? since)
+    {
+        since = null;
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var matches = reader.ValueTextEquals("since"u8);
+                reader.Read();
+                if (matches && reader.TokenType != JsonTokenType.Null)
+                {
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
+                    {
+                        return ErrorFrames.InvalidSince;
+                    }
+
+                    since = value;
+                }
+
+                reader.Skip();
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            // The name rules have already refused a frame that is not JSON.
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Reads a later frame, <c>{"message": ...}</c>: a string of at most <paramref name="maxLength"/> UTF-16
     /// units, and optionally (extension) <c>"id"</c>, the client's id for it (<see cref="PostKeys.IsValidClientId"/>).
     /// </summary>

@@ -9,6 +9,7 @@ public static class ErrorFrames
     public static readonly byte[] NotAnObject = ChatFrames.Error("Frames must be JSON objects.");
     public static readonly byte[] NameNotString = ChatFrames.Error("Name must be a string.");
     public static readonly byte[] NameTooLong = ChatFrames.Error("Name too long.");
+    public static readonly byte[] InvalidSince = ChatFrames.Error("since must be a non-negative integer timestamp; joining without it.");
     public static readonly byte[] MessageNotString = ChatFrames.Error("Message must be a string.");
     public static readonly byte[] MessageTooLong = ChatFrames.Error("Message too long.");
     public static readonly byte[] InvalidMessageId = ChatFrames.Error("Message id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -.");

@@ -31,17 +31,17 @@ public sealed partial class RoomRegistry(
     /// <summary>
     /// Joins <paramref name="room"/> as <paramref name="name"/>; from the call on, the room's events go to
     /// <paramref name="listener"/>. Returns the membership and what the new member is owed (roster and
-    /// history, and where in the room's events they stand). Throws when the room could not be joined;
-    /// then nothing is left behind.
+    /// history, and where in the room's events they stand; with <paramref name="since"/>, the messages
+    /// after it). Throws when the room could not be joined; then nothing is left behind.
     /// </summary>
-    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, IRoomListener listener)
+    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, long? since, IRoomListener listener)
     {
         var subscription = Acquire(room);
         var member = new RoomMember(Interlocked.Increment(ref _lastSessionId), name);
         RoomSnapshot snapshot;
         try
         {
-            snapshot = await JoinInLineAsync(subscription, listener, member);
+            snapshot = await JoinInLineAsync(subscription, listener, member, since);
         }
         catch (Exception first) when (first is not TimeoutException)
         {
@@ -51,7 +51,7 @@ public sealed partial class RoomRegistry(
             LogJoinRetried(logger, first, room);
             try
             {
-                snapshot = await JoinInLineAsync(subscription, listener, member);
+                snapshot = await JoinInLineAsync(subscription, listener, member, since);
             }
             catch (Exception exception)
             {
@@ -121,12 +121,12 @@ public sealed partial class RoomRegistry(
     /// gateway. In a reconnect storm (thousands of sockets at once) unbounded joins queued in the silos
     /// past the call timeout, failed, were retried, and the storm fed itself; queued here, they wait.
     /// </summary>
-    private async Task<RoomSnapshot> JoinInLineAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member)
+    private async Task<RoomSnapshot> JoinInLineAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member, long? since)
     {
         await _joins.WaitAsync();
         try
         {
-            return await subscription.JoinAsync(listener, member);
+            return await subscription.JoinAsync(listener, member, since);
         }
         finally
         {

@@ -64,7 +64,7 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
     /// every event from here on (the snapshot tells it which ones it already has), and a renewal sent
     /// meanwhile already lists the member.
     /// </summary>
-    public async Task<RoomSnapshot> JoinAsync(IRoomListener listener, RoomMember member)
+    public async Task<RoomSnapshot> JoinAsync(IRoomListener listener, RoomMember member, long? since)
     {
         lock (_lock)
         {
@@ -75,7 +75,7 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
         }
 
         var version = _members.Add(member);
-        var snapshot = await grain.Join(new GatewaySubscription(gatewayId, Reference, version), member);
+        var snapshot = await grain.Join(new GatewaySubscription(gatewayId, Reference, version), member, since);
 
         // The joining listener follows this activation from its snapshot on; the others may be behind.
         ObserveEpoch(snapshot.Epoch, except: listener);

@@ -85,20 +85,25 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
+        if (ClientFrames.ReadSince(frame, out var since) is { } sinceError)
+        {
+            connection.Send(sinceError);
+        }
+
         _named = true;
         _nameTimeout?.Dispose();
         _nameTimeout = null;
-        return JoinAsync(name);
+        return JoinAsync(name, since);
     }
 
-    private async Task JoinAsync(string name)
+    private async Task JoinAsync(string name, long? since)
     {
         // The limiter's verdict for this IP is fetched alongside the join.
         var cooldown = rateLimit?.FetchAsync() ?? Task.CompletedTask;
         RoomSnapshot snapshot;
         try
         {
-            (_membership, snapshot) = await rooms.JoinAsync(room, name, this);
+            (_membership, snapshot) = await rooms.JoinAsync(room, name, since, this);
         }
         catch (Exception)
         {

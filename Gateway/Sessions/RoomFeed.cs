@@ -19,6 +19,7 @@ public sealed class RoomFeed(IFrameSink sink)
     private List<(long Epoch, long Sequence, byte[] Frame)>? _waiting = [];
     private long _snapshotEpoch;
     private long _snapshotSequence;
+    private byte[]? _resumed;
 
     private enum Stage
     {
@@ -78,6 +79,7 @@ public sealed class RoomFeed(IFrameSink sink)
             _waiting = null;
             _snapshotEpoch = snapshot.Epoch;
             _snapshotSequence = snapshot.Sequence;
+            _resumed = snapshot.Resumed switch { true => ChatFrames.Resumed, false => ChatFrames.NotResumed, null => null };
             _stage = Stage.AwaitingOwnJoined;
             foreach (var (epoch, sequence, frame) in waiting)
             {
@@ -104,6 +106,12 @@ public sealed class RoomFeed(IFrameSink sink)
                 sink.Send(frame);
                 if (epoch == _snapshotEpoch && sequence == _snapshotSequence + 1)
                 {
+                    // A resumed join says, right before ready, whether it closed the client's gap.
+                    if (_resumed is not null)
+                    {
+                        sink.Send(_resumed);
+                    }
+
                     sink.Send(ChatFrames.Ready);
                     _stage = Stage.Live;
                 }

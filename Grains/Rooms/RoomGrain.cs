@@ -27,13 +27,18 @@ public sealed partial class RoomGrain(
 {
     private readonly RoomOptions _options = options.Value;
     private readonly Dictionary<Guid, GatewayLink> _gateways = [];
-    private readonly Queue<byte[]> _history = new();
+    // The last HistoryLength relayed messages, oldest first, with their timestamps (for resumes).
+    private readonly Queue<(long Timestamp, byte[] Frame)> _history = new();
 
     // Identifies this activation, so that gateways can tell a re-activated room's event numbers
     // from the old ones.
     private readonly long _epoch = Random.Shared.NextInt64(1, long.MaxValue);
     private long _sequence;
     private long _lastTimestamp;
+
+    // The newest message relayed to members: a resume never includes a stored message past it, which
+    // reaches the members as a live event.
+    private long _lastRelayedTimestamp;
     private long _messagesStored;
     private int _memberCount;
 
@@ -44,11 +49,12 @@ public sealed partial class RoomGrain(
         var latest = await messageLog.ReadLatestAsync(Room, _options.HistoryLength, cancellationToken);
         foreach (var message in latest)
         {
-            _history.Enqueue(ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey)));
+            _history.Enqueue((message.Timestamp, Frame(message)));
         }
 
         // The log is the truth for the last timestamp; the state covers a log whose tail was deleted.
         _lastTimestamp = Math.Max(state.State.LastTimestamp, latest.Count > 0 ? latest[^1].Timestamp : 0);
+        _lastRelayedTimestamp = _lastTimestamp;
 
         if (!state.RecordExists)
         {
@@ -82,10 +88,27 @@ public sealed partial class RoomGrain(
         }
     }
 
-    public Task<RoomSnapshot> Join(GatewaySubscription subscription, RoomMember member)
+    public async Task<RoomSnapshot> Join(GatewaySubscription subscription, RoomMember member, long? since = null)
     {
+        // A resume that the history in memory cannot answer reads the log first. Everything after that
+        // read happens in one turn, so the history, the roster and the joined event agree.
+        var fromLog = since is { } after && !HistoryHoldsAllAfter(after)
+            ? await messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None)
+            : null;
+        byte[][] history;
+        bool? resumed = null;
+        if (since is { } from)
+        {
+            (history, var closed) = HistoryAfter(from, fromLog);
+            resumed = closed;
+        }
+        else
+        {
+            history = LatestHistory();
+        }
+
         var link = Touch(subscription);
-        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), [.. _history]);
+        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), history, resumed);
         var entry = new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name));
         if (link.Members.TryAdd(member.SessionId, entry))
         {
@@ -99,7 +122,7 @@ public sealed partial class RoomGrain(
 
         Broadcast(entry.JoinedFrame);
         LogMemberJoined(logger, member.Name, Room, _memberCount);
-        return Task.FromResult(snapshot);
+        return snapshot;
     }
 
     public Task Leave(Guid gatewayId, long version, long sessionId)
@@ -142,8 +165,10 @@ public sealed partial class RoomGrain(
 
         if (_options.HistoryLength > 0)
         {
-            _history.Enqueue(frame);
+            _history.Enqueue((timestamp, frame));
         }
+
+        _lastRelayedTimestamp = Math.Max(_lastRelayedTimestamp, timestamp);
 
         Broadcast(frame, timestamp);
         return timestamp;
@@ -193,6 +218,74 @@ public sealed partial class RoomGrain(
         }
 
         return Task.FromResult(_epoch);
+    }
+
+    private static byte[] Frame(StoredMessage message) =>
+        ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey));
+
+    private byte[][] LatestHistory()
+    {
+        var frames = new byte[_history.Count][];
+        var i = 0;
+        foreach (var (_, frame) in _history)
+        {
+            frames[i++] = frame;
+        }
+
+        return frames;
+    }
+
+    /// <summary>
+    /// Whether the history in memory holds every relayed message after <paramref name="after"/>: it was
+    /// never trimmed (the room's whole log fits), or its oldest message is not newer than that.
+    /// </summary>
+    private bool HistoryHoldsAllAfter(long after) =>
+        (_history.Count < _options.HistoryLength && _history.Count <= _options.ResumeLimit)
+        || (_history.TryPeek(out var oldest) && oldest.Timestamp <= after);
+
+    /// <summary>
+    /// The relayed messages after <paramref name="after"/>: those read from the log, then those relayed
+    /// since from memory. False when there are more than the resume limit, or when more than the history
+    /// holds were relayed while the log was read: then the newest, as on a plain join.
+    /// </summary>
+    private (byte[][] History, bool Resumed) HistoryAfter(long after, List<StoredMessage>? fromLog)
+    {
+        var frames = new List<byte[]>();
+        var last = after;
+        if (fromLog is not null)
+        {
+            if (fromLog.Count > _options.ResumeLimit)
+            {
+                return (LatestHistory(), false);
+            }
+
+            foreach (var message in fromLog)
+            {
+                if (message.Timestamp > _lastRelayedTimestamp)
+                {
+                    // Stored, not yet relayed: it reaches the new member as a live event.
+                    break;
+                }
+
+                frames.Add(Frame(message));
+                last = message.Timestamp;
+            }
+
+            if (_history.Count >= _options.HistoryLength && _history.TryPeek(out var oldest) && oldest.Timestamp > last && _lastRelayedTimestamp > last)
+            {
+                return (LatestHistory(), false);
+            }
+        }
+
+        foreach (var (timestamp, frame) in _history)
+        {
+            if (timestamp > last)
+            {
+                frames.Add(frame);
+            }
+        }
+
+        return ([.. frames], true);
     }
 
     private GatewayLink Touch(GatewaySubscription subscription)

@@ -11,6 +11,13 @@ public sealed class RoomOptions
     public int HistoryLength { get; set; } = 100;
 
     /// <summary>
+    /// Messages a resuming session (a name frame with <c>since</c>) receives at most; with more to catch
+    /// up it gets the newest <see cref="HistoryLength"/> and <c>{"resumed":false}</c>, and pages back.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int ResumeLimit { get; set; } = 1000;
+
+    /// <summary>
     /// How long a gateway's subscription lives without renewal. When it lapses, the gateway is taken
     /// for dead and its members quit. Gateways renew at a fraction of this.
     /// </summary>

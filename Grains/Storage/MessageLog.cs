@@ -37,6 +37,11 @@ public sealed partial class MessageLog : IAsyncDisposable
         ) AS latest ORDER BY timestamp_ms
         """;
 
+    private const string ReadAfterSql = """
+        SELECT timestamp_ms, name, message, post_key FROM chat_messages
+        WHERE room = $1 AND timestamp_ms > $2 ORDER BY timestamp_ms LIMIT $3
+        """;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly MessageLogOptions _options;
     private readonly RoomMetrics _metrics;
@@ -77,28 +82,40 @@ public sealed partial class MessageLog : IAsyncDisposable
     }
 
     /// <summary>The last <paramref name="count"/> messages of a room, oldest first.</summary>
-    public async Task<List<StoredMessage>> ReadLatestAsync(string room, int count, CancellationToken cancellationToken)
+    public Task<List<StoredMessage>> ReadLatestAsync(string room, int count, CancellationToken cancellationToken) =>
+        ReadWithRetryAsync(ReadLatestSql, room, null, count, cancellationToken);
+
+    /// <summary>The first <paramref name="count"/> messages of a room after <paramref name="after"/>, oldest first.</summary>
+    public Task<List<StoredMessage>> ReadAfterAsync(string room, long after, int count, CancellationToken cancellationToken) =>
+        ReadWithRetryAsync(ReadAfterSql, room, after, count, cancellationToken);
+
+    private async Task<List<StoredMessage>> ReadWithRetryAsync(string sql, string room, long? after, int count, CancellationToken cancellationToken)
     {
         try
         {
-            return await ReadLatestOnceAsync(room, count, cancellationToken);
+            return await ReadAsync(sql, room, after, count, cancellationToken);
         }
         catch (NpgsqlException exception) when (exception.IsTransient)
         {
             // As for writes: a pooled connection may have died with a database restart.
             _dataSource.Clear();
-            return await ReadLatestOnceAsync(room, count, cancellationToken);
+            return await ReadAsync(sql, room, after, count, cancellationToken);
         }
     }
 
-    private async Task<List<StoredMessage>> ReadLatestOnceAsync(string room, int count, CancellationToken cancellationToken)
+    private async Task<List<StoredMessage>> ReadAsync(string sql, string room, long? after, int count, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand(ReadLatestSql);
+        await using var command = _dataSource.CreateCommand(sql);
         command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        if (after is { } timestamp)
+        {
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = timestamp });
+        }
+
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var messages = new List<StoredMessage>(count);
+        var messages = new List<StoredMessage>(Math.Min(count, 1000));
         while (await reader.ReadAsync(cancellationToken))
         {
             messages.Add(new StoredMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));

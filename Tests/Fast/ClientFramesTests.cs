@@ -112,6 +112,28 @@ public sealed class ClientFramesTests
     public void A_malformed_id_is_refused(string frame) =>
         Assert.Same(ErrorFrames.InvalidMessageId, ClientFrames.ReadMessage(Bytes(frame), MaxMessage, out _, out _));
 
+    [Theory]
+    [InlineData("""{"name":"ann"}""", null)]
+    [InlineData("""{"name":"ann","since":null}""", null)]
+    [InlineData("""{"name":"ann","since":0}""", 0L)]
+    [InlineData("""{"since":1764000000000,"name":"ann"}""", 1764000000000L)]
+    public void A_name_frame_may_ask_to_resume_since_a_timestamp(string frame, long? expected)
+    {
+        Assert.Null(ClientFrames.ReadSince(Bytes(frame), out var since));
+        Assert.Equal(expected, since);
+    }
+
+    [Theory]
+    [InlineData("""{"name":"ann","since":-1}""")]
+    [InlineData("""{"name":"ann","since":1.5}""")]
+    [InlineData("""{"name":"ann","since":"5"}""")]
+    [InlineData("""{"name":"ann","since":99999999999999999999}""")]
+    public void A_since_that_is_not_a_non_negative_integer_is_refused(string frame)
+    {
+        Assert.Same(ErrorFrames.InvalidSince, ClientFrames.ReadSince(Bytes(frame), out var since));
+        Assert.Null(since);
+    }
+
     private static string NameFrame(string name) => System.Text.Json.JsonSerializer.Serialize(new { name });
 
     private static string MessageFrame(string message) => System.Text.Json.JsonSerializer.Serialize(new { message });

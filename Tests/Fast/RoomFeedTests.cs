@@ -67,6 +67,15 @@ public sealed class RoomFeedTests
     }
 
     [Fact]
+    public void A_resumed_join_says_so_right_before_ready()
+    {
+        _feed.OnSnapshot(new RoomSnapshot(Epoch, 2, [], [Message("missed", 2)], Resumed: true));
+        _feed.OnEvents(Events(3, Joined("me")));
+
+        Assert.Equal([Text(Message("missed", 2)), Text(Joined("me")), """{"resumed":true}""", """{"ready":true}"""], _client.Frames);
+    }
+
+    [Fact]
     public void Nothing_is_sent_before_the_snapshot()
     {
         _feed.OnEvents(Events(1, Joined("bob")));
