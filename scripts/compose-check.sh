@@ -62,8 +62,8 @@ fail() {
 
 apt_install() {
   echo "installing from Debian: $*"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq "$@"; } \
+    >"$WORK/apt.log" 2>&1 || { tail -n 20 "$WORK/apt.log"; fail "apt-get install $* failed"; }
 }
 
 ensure_tools() {
@@ -147,7 +147,7 @@ wait_for_free_port() {
 
 # Compose's output, indented, without its "doing X ... " progress lines (each has a "done" twin).
 indent_done_lines() {
-  sed -e '/ \.\.\. *$/d' -e 's/^/  | /'
+  sed -E -e '/ \.\.\.[[:space:]]*$/d' -e 's/\r//g' -e 's/^/  | /'
 }
 
 # `compose up ARGS` with its output in LOG, retried when localhost:8080 was taken by something

@@ -85,7 +85,9 @@ mark_current() { stamp_of "$1" >"$CACHE/$1.stamp"; }
 ensure_debootstrap() {
   command -v debootstrap >/dev/null && return
   say "installing debootstrap from Debian"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  mkdir -p "$CACHE"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq debootstrap; } \
+    >"$CACHE/apt.log" 2>&1 || { tail -n 20 "$CACHE/apt.log" >&2; exit 1; }
 }
 
 # Runs a command inside a rootfs with the host's name resolution (the Debian mirror may be
