@@ -5,6 +5,7 @@ using Chat.Orleans.Grains.Rooms;
 using Chat.Orleans.Grains.Storage;
 using Chat.Orleans.ServiceDefaults;
 using Chat.Orleans.Silo.Schema;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Dashboard;
@@ -125,6 +126,17 @@ public static class SiloExtensions
             options.Invariant = "Npgsql";
             options.ConnectionString = connectionString;
         });
+
+        // The same storage, under the same name, behind a decorator that retries once on a connection
+        // that a database restart killed (ReconnectingGrainStorage says why that is safe); without it the
+        // first room activation after a PostgreSQL restart failed. The provider's lifecycle registration
+        // resolves the storage by this name, so the decorator passes it on to the ADO.NET storage.
+        services.RemoveAllKeyed<IGrainStorage>(RoomStorage);
+        services.AddKeyedSingleton<IGrainStorage>(RoomStorage, (provider, _) => new ReconnectingGrainStorage(
+            AdoNetGrainStorageFactory.Create(provider, RoomStorage),
+            connectionString,
+            RoomStorage,
+            provider.GetRequiredService<ILogger<ReconnectingGrainStorage>>()));
         return silo;
     }
 
