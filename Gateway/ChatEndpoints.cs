@@ -26,7 +26,10 @@ public static partial class ChatEndpoints
         return app;
     }
 
-    /// <summary><c>/</c>, <c>/api/room</c>, <c>/api/room/&lt;name&gt;/websocket</c>; 404 for everything else.</summary>
+    /// <summary>
+    /// <c>/</c>, <c>/api/room</c>, <c>/api/room/&lt;name&gt;/websocket</c>, <c>/api/room/&lt;name&gt;/messages</c>
+    /// (scrollback); 404 for everything else.
+    /// </summary>
     public static WebApplication MapChatEndpoints(this WebApplication app)
     {
         var page = ReadPage(app.Environment.WebRootFileProvider);
@@ -61,6 +64,7 @@ public static partial class ChatEndpoints
         ClientLimits clientLimits,
         GatewayMetrics metrics,
         ChatSessionFactory sessions,
+        IClusterClient cluster,
         IHostApplicationLifetime lifetime,
         ILoggerFactory loggers)
     {
@@ -76,6 +80,11 @@ public static partial class ChatEndpoints
         if (!isPrivate && name.Length > options.Value.MaxNameLength)
         {
             return Results.Text("Name too long", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        if (rest == "messages")
+        {
+            return await ScrollbackEndpoint.ReadAsync(context, name, isPrivate, roomIds, clientLimits, cluster, loggers);
         }
 
         if (rest != "websocket")

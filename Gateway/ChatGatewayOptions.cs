@@ -124,6 +124,17 @@ public sealed class ChatGatewayOptions
     [Range(1, 10_000_000)]
     public int JoinBurstPerIp { get; set; } = 256;
 
+    /// <summary>
+    /// Scrollback requests (<c>GET /api/room/&lt;name&gt;/messages</c>) per client IP per second, after a
+    /// burst of <see cref="ScrollbackBurstPerIp"/> (0: no cap); past it, HTTP 429 with Retry-After.
+    /// Each one reads up to 100 messages from the database: a page scrolling back asks a few a second.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int ScrollbackPerIpPerSecond { get; set; } = 5;
+
+    [Range(1, 1_000_000)]
+    public int ScrollbackBurstPerIp { get; set; } = 20;
+
     /// <summary>Room joins this gateway has in flight at most; more wait their turn (reconnect storms).</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentJoins { get; set; } = 64;

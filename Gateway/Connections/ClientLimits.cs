@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Chat.Orleans.Gateway.Connections;
 
 /// <summary>
-/// Per client IP, before the upgrade: at most <see cref="ChatGatewayOptions.MaxSocketsPerIp"/> open chat
+/// Per client IP. Scrollback requests at <see cref="ChatGatewayOptions.ScrollbackPerIpPerSecond"/>; and
+/// before a socket's upgrade: at most <see cref="ChatGatewayOptions.MaxSocketsPerIp"/> open chat
 /// sockets, and new ones at <see cref="ChatGatewayOptions.JoinsPerIpPerSecond"/> after a burst of
 /// <see cref="ChatGatewayOptions.JoinBurstPerIp"/>. Without it, one address could take every socket the
 /// gateway has and lock everyone else out. Partitions of idle addresses are dropped by the limiter.
@@ -17,6 +18,7 @@ public sealed class ClientLimits : IDisposable
 
     private readonly PartitionedRateLimiter<IPAddress> _sockets;
     private readonly PartitionedRateLimiter<IPAddress> _joins;
+    private readonly PartitionedRateLimiter<IPAddress> _scrollback;
 
     public ClientLimits(IOptions<ChatGatewayOptions> options)
     {
@@ -30,17 +32,8 @@ public sealed class ClientLimits : IDisposable
                 QueueLimit = 0,
             }));
 
-        // Replenished by the partitioned limiter's own timer (AutoReplenishment off): no timer per address.
-        _joins = settings.JoinsPerIpPerSecond == 0
-            ? Unlimited()
-            : PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = settings.JoinBurstPerIp,
-                TokensPerPeriod = settings.JoinsPerIpPerSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = false,
-            }));
+        _joins = TokenBuckets(settings.JoinsPerIpPerSecond, settings.JoinBurstPerIp);
+        _scrollback = TokenBuckets(settings.ScrollbackPerIpPerSecond, settings.ScrollbackBurstPerIp);
     }
 
     /// <summary>
@@ -62,13 +55,39 @@ public sealed class ClientLimits : IDisposable
         if (!join.IsAcquired)
         {
             socket.Dispose();
-            retryAfter = join.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+            retryAfter = RetryAfter(join);
             return null;
         }
 
         retryAfter = TimeSpan.Zero;
         return socket;
     }
+
+    /// <summary>
+    /// Admits one scrollback request from <paramref name="address"/>; false when it is over its limit,
+    /// and then <paramref name="retryAfter"/> says when to come back.
+    /// </summary>
+    public bool TryAdmitScrollback(IPAddress address, out TimeSpan retryAfter)
+    {
+        using var lease = _scrollback.AttemptAcquire(address);
+        retryAfter = lease.IsAcquired ? TimeSpan.Zero : RetryAfter(lease);
+        return lease.IsAcquired;
+    }
+
+    private static TimeSpan RetryAfter(RateLimitLease lease) =>
+        lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+
+    // Replenished by the partitioned limiter's own timer (AutoReplenishment off): no timer per address.
+    private static PartitionedRateLimiter<IPAddress> TokenBuckets(int perSecond, int burst) => perSecond == 0
+        ? Unlimited()
+        : PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = perSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = false,
+        }));
 
     private static PartitionedRateLimiter<IPAddress> Unlimited() =>
         PartitionedRateLimiter.Create<IPAddress, bool>(_ => RateLimitPartition.GetNoLimiter(true));
@@ -77,5 +96,6 @@ public sealed class ClientLimits : IDisposable
     {
         _sockets.Dispose();
         _joins.Dispose();
+        _scrollback.Dispose();
     }
 }

@@ -42,6 +42,13 @@ public sealed partial class MessageLog : IAsyncDisposable
         WHERE room = $1 AND timestamp_ms > $2 ORDER BY timestamp_ms LIMIT $3
         """;
 
+    private const string ReadBeforeSql = """
+        SELECT timestamp_ms, name, message, post_key FROM (
+            SELECT timestamp_ms, name, message, post_key FROM chat_messages
+            WHERE room = $1 AND timestamp_ms < $2 ORDER BY timestamp_ms DESC LIMIT $3
+        ) AS older ORDER BY timestamp_ms
+        """;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly MessageLogOptions _options;
     private readonly RoomMetrics _metrics;
@@ -89,28 +96,33 @@ public sealed partial class MessageLog : IAsyncDisposable
     public Task<List<StoredMessage>> ReadAfterAsync(string room, long after, int count, CancellationToken cancellationToken) =>
         ReadWithRetryAsync(ReadAfterSql, room, after, count, cancellationToken);
 
-    private async Task<List<StoredMessage>> ReadWithRetryAsync(string sql, string room, long? after, int count, CancellationToken cancellationToken)
+    /// <summary>The last <paramref name="count"/> messages of a room before <paramref name="before"/>, oldest first.</summary>
+    public Task<List<StoredMessage>> ReadBeforeAsync(string room, long before, int count, CancellationToken cancellationToken) =>
+        ReadWithRetryAsync(ReadBeforeSql, room, before, count, cancellationToken);
+
+    private async Task<List<StoredMessage>> ReadWithRetryAsync(string sql, string room, long? timestamp, int count, CancellationToken cancellationToken)
     {
         try
         {
-            return await ReadAsync(sql, room, after, count, cancellationToken);
+            return await ReadAsync(sql, room, timestamp, count, cancellationToken);
         }
         catch (NpgsqlException exception) when (exception.IsTransient)
         {
             // As for writes: a pooled connection may have died with a database restart.
             _dataSource.Clear();
-            return await ReadAsync(sql, room, after, count, cancellationToken);
+            return await ReadAsync(sql, room, timestamp, count, cancellationToken);
         }
     }
 
-    private async Task<List<StoredMessage>> ReadAsync(string sql, string room, long? after, int count, CancellationToken cancellationToken)
+    /// <param name="timestamp">The bound of the query (after or before), when it has one.</param>
+    private async Task<List<StoredMessage>> ReadAsync(string sql, string room, long? timestamp, int count, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(sql);
         command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
-        if (after is { } timestamp)
+        if (timestamp is { } bound)
         {
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = timestamp });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = bound });
         }
 
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });

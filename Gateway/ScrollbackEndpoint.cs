@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text.Json;
+using Chat.Orleans.Gateway.Connections;
+using Chat.Orleans.Gateway.Rooms;
+
+namespace Chat.Orleans.Gateway;
+
+/// <summary>
+/// <c>GET /api/room/&lt;name&gt;/messages?before=&lt;timestamp&gt;&amp;limit=&lt;n&gt;</c> (PROTOCOL.md,
+/// "Scrollback"): a room's older messages, the newest <c>limit</c> (1–100, default 100) before
+/// <c>before</c> (default: all), oldest first.
+/// </summary>
+public static partial class ScrollbackEndpoint
+{
+    private const int MaxLimit = 100;
+
+    /// <param name="room">The room's name, already checked against the socket route's rules.</param>
+    public static async Task<IResult> ReadAsync(
+        HttpContext context,
+        string room,
+        bool isPrivate,
+        RoomIds roomIds,
+        ClientLimits clientLimits,
+        IClusterClient cluster,
+        ILoggerFactory loggers)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            return Results.Text("Method not allowed", statusCode: StatusCodes.Status405MethodNotAllowed);
+        }
+
+        if (context.Connection.RemoteIpAddress is { } address && !clientLimits.TryAdmitScrollback(address, out var retryAfter))
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Results.Text("Too many requests; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
+        if (!TryReadParameters(context.Request.Query, out var before, out var limit, out var problem))
+        {
+            return Results.Text(problem, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        try
+        {
+            // As on the socket: a 64-hex id the server never minted is no room at all.
+            if (isPrivate && !await roomIds.IsMintedAsync(room, context.RequestAborted))
+            {
+                return Results.Text("Not found", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            var messages = await cluster.GetGrain<IScrollbackGrain>(0).ReadBefore(room, before, limit);
+            return Results.Bytes(Serialize(messages), "application/json");
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogScrollbackFailed(loggers.CreateLogger(typeof(ScrollbackEndpoint)), exception, room);
+            return Results.Text("The chat service is unavailable. Please try again in a moment.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    private static bool TryReadParameters(IQueryCollection query, out long before, out int limit, out string problem)
+    {
+        before = long.MaxValue;
+        limit = MaxLimit;
+        problem = "";
+        if (query.TryGetValue("before", out var beforeText)
+            && (!long.TryParse(beforeText, NumberStyles.None, CultureInfo.InvariantCulture, out before)))
+        {
+            problem = "before must be a non-negative integer timestamp.";
+            return false;
+        }
+
+        if (query.TryGetValue("limit", out var limitText)
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+        {
+            problem = "limit must be an integer from 1 to 100.";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static byte[] Serialize(ChatMessage[] messages)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("messages"u8);
+            foreach (var message in messages)
+            {
+                // The same fields, in the same order, as a message frame on the socket.
+                writer.WriteStartObject();
+                writer.WriteString("name"u8, message.Name);
+                writer.WriteString("message"u8, message.Message);
+                writer.WriteNumber("timestamp"u8, message.Timestamp);
+                if (message.Id is not null)
+                {
+                    writer.WriteString("id"u8, message.Id);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Reading older messages of room {Room} failed")]
+    private static partial void LogScrollbackFailed(ILogger logger, Exception exception, string room);
+}
