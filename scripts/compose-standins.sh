@@ -80,7 +80,9 @@ stamp_of() {
 
 rootfs_current() { [ -f "$CACHE/$1.stamp" ] && [ "$(cat "$CACHE/$1.stamp")" = "$(stamp_of "$1")" ]; }
 
-mark_current() { stamp_of "$1" >"$CACHE/$1.stamp"; }
+# Records that a rootfs was made now (rather than taken from the cache), for the report.
+rebuilt=()
+mark_current() { stamp_of "$1" >"$CACHE/$1.stamp"; rebuilt+=("$1"); }
 
 ensure_debootstrap() {
   command -v debootstrap >/dev/null && return
@@ -252,18 +254,21 @@ make_standin() {
   local image=$1 host_version
   case "$image" in
     "$SDK_IMAGE")
+      rebuilt=()
       build_sdk_rootfs
       host_version=$(ls "$CACHE/sdk/usr/share/dotnet/sdk")
       import_standin "$image" sdk "Debian $SUITE + this machine's .NET SDK $host_version" \
         "$DOTNET_ENV DOTNET_USE_POLLING_FILE_WATCHER=true
 CMD [\"bash\"]" ;;
     "$ASPNET_IMAGE")
+      rebuilt=()
       build_aspnet_rootfs
       host_version=$(ls "$CACHE/aspnet/usr/share/dotnet/shared/Microsoft.AspNetCore.App")
       import_standin "$image" aspnet "Debian $SUITE + this machine's ASP.NET Core runtime $host_version" \
         "$DOTNET_ENV
 CMD [\"bash\"]" ;;
     "$POSTGRES_IMAGE")
+      rebuilt=()
       build_postgres_rootfs
       import_standin "$image" postgres "Debian $SUITE + Debian's postgresql-15" \
         'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -276,18 +281,26 @@ CMD ["postgres"]' ;;
   esac
 }
 
+standin_how() {
+  if [ ${#rebuilt[@]} -gt 0 ]; then
+    echo "rootfs made now (${rebuilt[*]}) and imported; cached in $CACHE"
+  else
+    echo "imported from the rootfs cached in $CACHE"
+  fi
+}
+
 ensure_image() {
   local image=$1 how label was_present=
   image_present "$image" && was_present=1
   if [ -n "$force" ]; then
-    make_standin "$image"; how="built now"
+    make_standin "$image"; how=$(standin_how)
   elif try_pull "$image"; then
     how="pulled"
     [ -n "$was_present" ] || echo "$image" >>"$created_file"
   elif image_present "$image"; then
     how="already present"
   else
-    make_standin "$image"; how="built now"
+    make_standin "$image"; how=$(standin_how)
   fi
   label=$(standin_label "$image")
   if [ -n "$label" ]; then
