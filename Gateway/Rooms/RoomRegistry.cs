@@ -43,23 +43,6 @@ public sealed partial class RoomRegistry(
         {
             snapshot = await JoinInLineAsync(subscription, listener, member, since);
         }
-        catch (Exception first) when (first is not TimeoutException)
-        {
-            // Most often the room's activation failed (a stale database connection after a restart
-            // fails once), so the join never happened and one retry is safe. A timed-out join may
-            // have happened and is not retried.
-            LogJoinRetried(logger, first, room);
-            try
-            {
-                snapshot = await JoinInLineAsync(subscription, listener, member, since);
-            }
-            catch (Exception exception)
-            {
-                LogJoinFailed(logger, exception, room);
-                _ = LeaveAsync(subscription, listener, member);
-                throw;
-            }
-        }
         catch (Exception exception)
         {
             // The leave goes out in the background: the client hears of the failure at once, not
@@ -191,9 +174,6 @@ public sealed partial class RoomRegistry(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Joining room {Room} failed")]
     private static partial void LogJoinFailed(ILogger logger, Exception exception, string room);
-
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Joining room {Room} failed once; retrying")]
-    private static partial void LogJoinRetried(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Posting to room {Room} failed before the message log answered; trying again")]
     private static partial void LogPostRetried(ILogger logger, Exception exception, string room);

@@ -1,5 +1,9 @@
 // Chat page client. Speaks the protocol in PROTOCOL.md: first frame {"name"}, then {"message"}
-// frames; the server sends joined / quit / ready / chat messages / error frames.
+// frames; the server sends joined / quit / ready / chat messages / error frames. It uses the
+// protocol's extensions: on a reconnect the name frame says `since` (the newest message shown), so
+// only the gap comes back; every message carries an `id` and stays in an outbox until its echo
+// arrives, and is sent again with the same id after a reconnect (the room stores an id once); older
+// messages are loaded over HTTP when the log is scrolled to the top.
 // All user-provided text is rendered with textContent, never as HTML.
 'use strict';
 
@@ -12,6 +16,8 @@
   const BACKOFF_MAX_MS = 10000;
   const STICK_THRESHOLD_PX = 40; // "at the bottom" tolerance for the log's scroll position
   const NAME_COLORS = 8;         // .name-color-0 … .name-color-7 in chat.css
+  const HISTORY_LENGTH = 100;    // messages a plain join brings; fewer means the room has no older ones
+  const SCROLLBACK_PAGE = 50;    // older messages fetched per scroll to the top
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -43,6 +49,11 @@
     rateLimitLine: null,   // the log line of the latest rate-limit refusals, and when it was last counted
     rateLimitAt: 0,
     stickToBottom: true,
+    outbox: new Map(),     // id -> text of messages sent and not yet echoed, resent after a reconnect
+    historyCount: 0,       // chat messages received before ready on the current socket
+    oldestTimestamp: 0,    // oldest chat message shown, where scrollback continues
+    hasOlder: false,       // the room may hold messages older than the oldest shown
+    loadingOlder: false,
   };
 
   // ---- Rooms and the URL fragment ---------------------------------------------------------
@@ -157,6 +168,9 @@
     closeSocket();
     state.room = room;
     state.lastTimestamp = 0;
+    state.oldestTimestamp = 0;
+    state.hasOlder = false;
+    state.outbox.clear();
     state.welcomed = false;
     state.connectionLost = false;
     state.lastError = null;
@@ -217,7 +231,10 @@
       if (ws !== state.socket) return;
       // The server re-sends {"joined"} for everyone present, so the roster starts over.
       clearRoster();
-      ws.send(JSON.stringify({ name: state.name }));
+      state.historyCount = 0;
+      // Back after a drop: ask only for what came after the newest message shown.
+      const hello = state.lastTimestamp > 0 ? { name: state.name, since: state.lastTimestamp } : { name: state.name };
+      ws.send(JSON.stringify(hello));
     });
     ws.addEventListener('message', (event) => {
       if (ws === state.socket) handleFrame(event.data);
@@ -318,6 +335,8 @@
       if (state.ready) addSystem(`${name} left`);
     } else if (data.ready === true) {
       onReady();
+    } else if (data.resumed === false) {
+      addSystem('Some messages sent while you were away are not shown here.');
     } else if ('message' in data) {
       onChatMessage(data);
     }
@@ -332,18 +351,26 @@
     setStatus('connected');
     if (!state.welcomed) {
       state.welcomed = true;
+      // A full page of history on joining: the room may hold older messages to scroll back to.
+      state.hasOlder = state.historyCount >= HISTORY_LENGTH;
       addSystem(`Welcome to ${roomLabel(state.room)}, ${state.name}! Say hi.`);
     } else if (state.connectionLost) {
       addSystem('Reconnected.');
     }
     state.connectionLost = false;
+    // What was sent but never echoed (the socket dropped), and what was typed while away, goes
+    // (again) with the same ids: the room stores each id once, so nothing arrives twice.
+    for (const [id, text] of state.outbox) sendFrame(id, text);
   }
 
   function onChatMessage(data) {
     const timestamp = Number(data.timestamp);
+    if (typeof data.id === 'string') state.outbox.delete(data.id);
+    if (!state.ready) state.historyCount += 1;
     // History is re-sent on every (re)connect: show only messages newer than the last one shown.
     if (!Number.isFinite(timestamp) || timestamp <= state.lastTimestamp) return;
     state.lastTimestamp = timestamp;
+    if (!state.oldestTimestamp) state.oldestTimestamp = timestamp;
     appendToLog(renderMessage(String(data.name ?? ''), String(data.message), timestamp));
   }
 
@@ -352,9 +379,10 @@
       // The refused message is (almost always) the last one sent: give it back rather than lose it,
       // unless the user has started typing something else.
       if (state.lastSent && !ui.messageInput.value) {
-        ui.messageInput.value = state.lastSent;
-        state.lastSent = null;
+        ui.messageInput.value = state.lastSent.text;
       }
+      if (state.lastSent) state.outbox.delete(state.lastSent.id);
+      state.lastSent = null;
       // Refusals during one cooldown are one line with a count, moved to the end of the log. (The
       // echo of an earlier, accepted message travels through the room and may arrive after a
       // refusal: it must not split the count over several lines.)
@@ -444,7 +472,34 @@
   ui.log.addEventListener('scroll', () => {
     const { scrollHeight, scrollTop, clientHeight } = ui.log;
     state.stickToBottom = scrollHeight - scrollTop - clientHeight < STICK_THRESHOLD_PX;
+    if (scrollTop < STICK_THRESHOLD_PX && state.hasOlder && !state.loadingOlder) loadOlder();
   });
+
+  // Scrollback: the page of messages before the oldest shown goes on top, and the view keeps its
+  // place (the content above it grows by exactly the height added).
+  async function loadOlder() {
+    const room = state.room;
+    state.loadingOlder = true;
+    try {
+      const url = 'api/room/' + encodeURIComponent(room) + '/messages?before=' + state.oldestTimestamp +
+        '&limit=' + SCROLLBACK_PAGE;
+      const response = await fetch(url);
+      if (!response.ok || room !== state.room) return;
+      const { messages } = await response.json();
+      if (messages.length < SCROLLBACK_PAGE) state.hasOlder = false;
+      if (!messages.length) return;
+      const fragment = document.createDocumentFragment();
+      for (const m of messages) fragment.append(renderMessage(String(m.name ?? ''), String(m.message), Number(m.timestamp)));
+      const fromBottom = ui.log.scrollHeight - ui.log.scrollTop;
+      ui.log.prepend(fragment);
+      ui.log.scrollTop = ui.log.scrollHeight - fromBottom;
+      state.oldestTimestamp = Number(messages[0].timestamp);
+    } catch {
+      // Offline or refused (429): the next scroll to the top tries again.
+    } finally {
+      state.loadingOlder = false;
+    }
+  }
   // The log also shrinks (phone keyboard, window resize): keep the bottom in view then too.
   if ('ResizeObserver' in window) {
     new ResizeObserver(() => { if (state.stickToBottom) scrollToBottom(); }).observe(ui.log);
@@ -486,23 +541,36 @@
     event.preventDefault();
     const text = ui.messageInput.value;
     if (!text.trim()) return;
-    const ws = state.socket;
-    if (!ws || ws.readyState !== WebSocket.OPEN) {
-      // Keep the text in the box; it can be sent once we are back.
+    const id = newId();
+    state.outbox.set(id, text);
+    ui.messageInput.value = '';
+    if (!sendFrame(id, text)) {
+      // It waits in the outbox and goes as soon as we are back.
       const last = ui.log.lastElementChild;
       if (!last || !last.classList.contains('not-connected')) {
-        addError('Not connected right now: your message is kept in the box. Try again in a moment.',
-          'not-connected');
+        addSystem('Not connected right now: your message will be sent when the connection is back.')
+          .classList.add('not-connected');
       }
-      return;
     }
-    ws.send(JSON.stringify({ message: text }));
-    state.lastSent = text;
-    ui.messageInput.value = '';
     // Sending means the user wants to see the conversation's end, including their own message.
     state.stickToBottom = true;
     scrollToBottom();
   });
+
+  /** Sends a message frame when the socket is ready; false when it is not (the outbox keeps it). */
+  function sendFrame(id, text) {
+    const ws = state.socket;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !state.ready) return false;
+    ws.send(JSON.stringify({ message: text, id }));
+    state.lastSent = { id, text };
+    return true;
+  }
+
+  function newId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
 
   // ---- Invite link ------------------------------------------------------------------------
 

@@ -159,6 +159,35 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task A_message_typed_while_the_gateway_is_down_arrives_exactly_once_after_the_page_reconnects()
+    {
+        var port = FreePort.Next();
+        var url = $"http://127.0.0.1:{port}";
+        var gateway = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        var room = NewRoom();
+        await using var alice = await cluster.OpenPageAsync(gateway: gateway);
+        await using var bob = await cluster.OpenPageAsync(gateway: gateway);
+        await alice.JoinAsync("Alice", room);
+        await bob.JoinAsync("Bob", room);
+        await alice.SendAsync("before");
+        await bob.ExpectMessagesAsync("before");
+
+        await gateway.StopAsync();
+        await Expect(alice.Status).ToHaveAttributeAsync("data-state", "reconnecting");
+
+        // Typed during the drop: the page keeps it in its outbox and says so.
+        await alice.SendAsync("typed while away");
+        await Expect(alice.SystemLines.Filter(new() { HasText = "will be sent" })).ToHaveCountAsync(1);
+
+        await using var restarted = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        await Expect(alice.Status).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 30_000 });
+        await alice.ExpectMessagesAsync("before", "typed while away");
+        await bob.ExpectMessagesAsync("before", "typed while away");
+        Assert.Equal(["before", "typed while away"], (await cluster.Postgres.MessagesAsync(room)).Select(m => m.Message));
+        await alice.AssertNoErrorsAsync(allowFailedWebSockets: true);
+    }
+
+    [Fact]
     public async Task Pages_reconnect_by_themselves_when_their_gateway_restarts_keep_chatting_and_show_nothing_twice()
     {
         var port = FreePort.Next();
