@@ -44,11 +44,13 @@ case "$command" in
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-      # A restarted instance keeps its port, so running clients reconnect to it.
+      # A restarted instance keeps its port, so running clients reconnect to it. 300 connections:
+      # each process pools up to 100 per connection string, and a silo activating thousands of rooms
+      # at once (the benchmark's join storms) ran past PostgreSQL's default of 100.
       [ -f "$dir/port" ] || free_port >"$dir/port"
       port=$(cat "$dir/port")
       as_owner "$pgbin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $sockets" start >/dev/null \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $sockets -c max_connections=300" start >/dev/null \
         || { tail -n 20 "$dir/postgres.log" >&2; exit 1; }
     fi
     port=$(sed -n 4p "$data/postmaster.pid")
