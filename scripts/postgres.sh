@@ -43,6 +43,14 @@ case "$command" in
       as_owner "$pgbin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    # A postmaster killed with SIGKILL stays a zombie where nothing reaps orphans (a container's
+    # PID 1 that is not an init): pg_ctl then takes it for running. A zombie is dead: forget it.
+    if [ -f "$data/postmaster.pid" ]; then
+      old_pid=$(head -n 1 "$data/postmaster.pid")
+      if [ "$(awk '/^State:/ { print $2 }' "/proc/$old_pid/status" 2>/dev/null)" = Z ]; then
+        rm -f "$data/postmaster.pid"
+      fi
+    fi
     if ! as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
       # A restarted instance keeps its port, so running clients reconnect to it. 300 connections:
       # each process pools up to 100 per connection string, and a silo activating thousands of rooms
