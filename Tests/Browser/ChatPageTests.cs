@@ -159,6 +159,37 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task Scrolling_to_the_top_loads_earlier_messages_in_order_and_keeps_the_place()
+    {
+        var room = NewRoom();
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_000_000;
+        await cluster.Postgres.ScalarAsync<long>(
+            "WITH added AS (INSERT INTO chat_messages (room, timestamp_ms, name, message) " +
+            "SELECT $1, $2 + g, 'Ann', 'old ' || g FROM generate_series(1, 150) AS g RETURNING 1) SELECT count(*) FROM added",
+            room, start);
+        await using var reader = await cluster.OpenPageAsync();
+        await reader.JoinAsync("Reader", room);
+        await Expect(reader.Messages).ToHaveCountAsync(100);
+
+        // The user scrolls to the top: the 50 messages before the history come in above it.
+        var log = reader.Page.Locator("#log");
+        await log.EvaluateAsync("e => { e.scrollTop = 0; }");
+        await Expect(reader.Messages).ToHaveCountAsync(150);
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => $"old {i}"), (await reader.ReadMessagesAsync()).Select(m => m.Text));
+
+        // The view kept its place: the message that was at the top is still in view, not pushed down out of it.
+        var visible = await log.EvaluateAsync<bool>("""
+            e => {
+              const m = [...e.querySelectorAll('.message')].find(x => x.querySelector('.message-text').textContent === 'old 51');
+              const a = m.getBoundingClientRect(), b = e.getBoundingClientRect();
+              return a.bottom > b.top && a.top < b.bottom;
+            }
+            """);
+        Assert.True(visible, "the first message of the history is still in view after older ones came in");
+        await reader.AssertNoErrorsAsync();
+    }
+
+    [Fact]
     public async Task A_message_typed_while_the_gateway_is_down_arrives_exactly_once_after_the_page_reconnects()
     {
         var port = FreePort.Next();
