@@ -118,8 +118,7 @@ public static partial class ChatEndpoints
         {
             socketLimit.Exit();
             metrics.SocketRefusedForAddress();
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Results.Text("Too many connections from your address; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
+            return TooManyRequests(context, retryAfter, "Too many connections from your address; try again later.");
         }
 
         try
@@ -146,6 +145,13 @@ public static partial class ChatEndpoints
         {
             socketLimit.Exit();
         }
+    }
+
+    /// <summary>429 with <c>Retry-After</c> in whole seconds (at least one), for a client over a per-address limit.</summary>
+    internal static IResult TooManyRequests(HttpContext context, TimeSpan retryAfter, string text)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return Results.Text(text, statusCode: StatusCodes.Status429TooManyRequests);
     }
 
     private static async Task<string?> CheckSetupAsync(

@@ -31,8 +31,7 @@ public static partial class ScrollbackEndpoint
 
         if (context.Connection.RemoteIpAddress is { } address && !clientLimits.TryAdmitScrollback(address, out var retryAfter))
         {
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Results.Text("Too many requests; try again later.", statusCode: StatusCodes.Status429TooManyRequests);
+            return ChatEndpoints.TooManyRequests(context, retryAfter, "Too many requests; try again later.");
         }
 
         if (!TryReadParameters(context.Request.Query, out var before, out var limit, out var problem))
@@ -83,23 +82,14 @@ public static partial class ScrollbackEndpoint
     private static byte[] Serialize(ChatMessage[] messages)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("messages"u8);
             foreach (var message in messages)
             {
-                // The same fields, in the same order, as a message frame on the socket.
-                writer.WriteStartObject();
-                writer.WriteString("name"u8, message.Name);
-                writer.WriteString("message"u8, message.Message);
-                writer.WriteNumber("timestamp"u8, message.Timestamp);
-                if (message.Id is not null)
-                {
-                    writer.WriteString("id"u8, message.Id);
-                }
-
-                writer.WriteEndObject();
+                // Each one exactly as its message frame on the socket.
+                writer.WriteRawValue(ChatFrames.Message(message.Name, message.Message, message.Timestamp, message.Id), skipInputValidation: true);
             }
 
             writer.WriteEndArray();

@@ -23,7 +23,6 @@ public sealed class ClientLimits : IDisposable
     public ClientLimits(IOptions<ChatGatewayOptions> options)
     {
         var settings = options.Value;
-        // An unlimited partition is never dropped as idle: with no cap, every address shares one.
         _sockets = settings.MaxSocketsPerIp == 0
             ? Unlimited()
             : PartitionedRateLimiter.Create<IPAddress, IPAddress>(address => RateLimitPartition.GetConcurrencyLimiter(address, _ => new ConcurrencyLimiterOptions
@@ -89,6 +88,7 @@ public sealed class ClientLimits : IDisposable
             AutoReplenishment = false,
         }));
 
+    // An unlimited partition is never dropped as idle: with no cap, every address shares one.
     private static PartitionedRateLimiter<IPAddress> Unlimited() =>
         PartitionedRateLimiter.Create<IPAddress, bool>(_ => RateLimitPartition.GetNoLimiter(true));
 

@@ -19,21 +19,17 @@ public static class ClientFrames
     public static byte[]? ReadName(ReadOnlySpan<byte> frame, int maxLength, out string name)
     {
         name = "";
-        if (!TryReadField(frame, "name"u8, out var value, out var notString))
+        if (!TryReadObject(frame, "name"u8, default, out var field, out _))
         {
             return ErrorFrames.NotAnObject;
         }
 
-        if (notString)
+        if (!field.IsAbsentOrNull && !field.IsString)
         {
             return ErrorFrames.NameNotString;
         }
 
-        if (string.IsNullOrEmpty(value))
-        {
-            value = "anonymous";
-        }
-
+        var value = string.IsNullOrEmpty(field.Text) ? "anonymous" : field.Text;
         if (value.Length > maxLength)
         {
             return ErrorFrames.NameTooLong;
@@ -51,38 +47,19 @@ public static class ClientFrames
     public static byte[]? ReadSince(ReadOnlySpan<byte> frame, out long? since)
     {
         since = null;
-        try
+        if (!TryReadObject(frame, "since"u8, default, out var field, out _) || field.IsAbsentOrNull)
         {
-            var reader = new Utf8JsonReader(frame);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var matches = reader.ValueTextEquals("since"u8);
-                reader.Read();
-                if (matches && reader.TokenType != JsonTokenType.Null)
-                {
-                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
-                    {
-                        return ErrorFrames.InvalidSince;
-                    }
-
-                    since = value;
-                }
-
-                reader.Skip();
-            }
-
+            // Not an object: the name rules have already refused it.
             return null;
         }
-        catch (JsonException)
+
+        if (field.Integer is not { } value || value < 0)
         {
-            // The name rules have already refused a frame that is not JSON.
-            return null;
+            return ErrorFrames.InvalidSince;
         }
+
+        since = value;
+        return null;
     }
 
     /// <summary>
@@ -94,49 +71,38 @@ public static class ClientFrames
     {
         message = "";
         id = null;
-        if (!TryReadFields(frame, "message"u8, "id"u8, out var value, out var notString, out var idValue, out var idNotString))
+        if (!TryReadObject(frame, "message"u8, "id"u8, out var text, out var clientId))
         {
             return ErrorFrames.NotAnObject;
         }
 
-        if (notString || value is null)
+        if (!text.IsString)
         {
             return ErrorFrames.MessageNotString;
         }
 
-        if (value.Length > maxLength)
+        if (text.Text!.Length > maxLength)
         {
             return ErrorFrames.MessageTooLong;
         }
 
-        if (idNotString || (idValue is not null && !PostKeys.IsValidClientId(idValue)))
+        if (!clientId.IsAbsentOrNull && !(clientId.IsString && PostKeys.IsValidClientId(clientId.Text)))
         {
             return ErrorFrames.InvalidMessageId;
         }
 
-        message = value;
-        id = idValue;
+        message = text.Text;
+        id = clientId.Text;
         return null;
     }
 
-    private static bool TryReadField(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> property, out string? value, out bool notString) =>
-        TryReadFields(frame, property, default, out value, out notString, out _, out _);
-
     /// <summary>
-    /// Reads up to two top-level string properties of a JSON object (an empty second name reads one).
-    /// False when the frame is not a JSON object; a missing property gives null.
+    /// Reads up to two top-level properties of a JSON object (an empty second name reads one). False when
+    /// the frame is not a JSON object, or is truncated or followed by anything.
     /// </summary>
-    private static bool TryReadFields(
-        ReadOnlySpan<byte> frame,
-        ReadOnlySpan<byte> first,
-        ReadOnlySpan<byte> second,
-        out string? firstValue,
-        out bool firstNotString,
-        out string? secondValue,
-        out bool secondNotString)
+    private static bool TryReadObject(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, out Field firstField, out Field secondField)
     {
-        firstValue = secondValue = null;
-        firstNotString = secondNotString = false;
+        firstField = secondField = default;
         try
         {
             var reader = new Utf8JsonReader(frame);
@@ -152,15 +118,17 @@ public static class ClientFrames
                 reader.Read();
                 if (isFirst || isSecond)
                 {
-                    var notString = reader.TokenType != JsonTokenType.String && reader.TokenType != JsonTokenType.Null;
-                    var value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    var field = new Field(
+                        reader.TokenType,
+                        reader.TokenType == JsonTokenType.String ? reader.GetString() : null,
+                        reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var integer) ? integer : null);
                     if (isFirst)
                     {
-                        (firstValue, firstNotString) = (value, notString);
+                        firstField = field;
                     }
                     else
                     {
-                        (secondValue, secondNotString) = (value, notString);
+                        secondField = field;
                     }
                 }
 
@@ -178,5 +146,13 @@ public static class ClientFrames
         {
             return false;
         }
+    }
+
+    /// <summary>One property as read: its token (None when absent), its text if a string, its value if an integer that fits a long.</summary>
+    private readonly record struct Field(JsonTokenType Token, string? Text, long? Integer)
+    {
+        public bool IsAbsentOrNull => Token is JsonTokenType.None or JsonTokenType.Null;
+
+        public bool IsString => Token == JsonTokenType.String;
     }
 }

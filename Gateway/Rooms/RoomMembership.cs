@@ -10,9 +10,8 @@ public sealed class RoomMembership : IAsyncDisposable
     private readonly RoomSubscription _subscription;
     private readonly IRoomListener _listener;
     private readonly RoomMember _member;
-    private int _left;
-
     private readonly TimeSpan _retryFor;
+    private int _left;
 
     internal RoomMembership(RoomRegistry registry, RoomSubscription subscription, IRoomListener listener, RoomMember member, TimeSpan retryFor)
     {

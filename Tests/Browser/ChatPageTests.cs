@@ -192,9 +192,7 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
     [Fact]
     public async Task A_message_typed_while_the_gateway_is_down_arrives_exactly_once_after_the_page_reconnects()
     {
-        var port = FreePort.Next();
-        var url = $"http://127.0.0.1:{port}";
-        var gateway = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        var (gateway, restart) = await StartRestartableGatewayAsync();
         var room = NewRoom();
         await using var alice = await cluster.OpenPageAsync(gateway: gateway);
         await using var bob = await cluster.OpenPageAsync(gateway: gateway);
@@ -210,7 +208,7 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
         await alice.SendAsync("typed while away");
         await Expect(alice.SystemLines.Filter(new() { HasText = "will be sent" })).ToHaveCountAsync(1);
 
-        await using var restarted = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        await using var restarted = await restart();
         await Expect(alice.Status).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 30_000 });
         await alice.ExpectMessagesAsync("before", "typed while away");
         await bob.ExpectMessagesAsync("before", "typed while away");
@@ -221,9 +219,7 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
     [Fact]
     public async Task Pages_reconnect_by_themselves_when_their_gateway_restarts_keep_chatting_and_show_nothing_twice()
     {
-        var port = FreePort.Next();
-        var url = $"http://127.0.0.1:{port}";
-        var gateway = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        var (gateway, restart) = await StartRestartableGatewayAsync();
         var room = NewRoom();
         await using var alice = await cluster.OpenPageAsync(gateway: gateway);
         await using var bob = await cluster.OpenPageAsync(gateway: gateway);
@@ -246,7 +242,7 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
             await carol.ExpectMessageAsync("said while the gateway was down");
         }
 
-        var restarted = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        var restarted = await restart();
         Assert.Equal(gateway.HttpUri, restarted.HttpUri);
 
         // Nobody reloads anything: the pages come back by themselves.
@@ -541,4 +537,12 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
     }
 
     private static string Name([CallerMemberName] string test = "") => test;
+
+    /// <summary>A gateway on a port of its own, and a way to start it again on the same address: a restart, as the pages see it.</summary>
+    private async Task<(ChatGateway Gateway, Func<Task<ChatGateway>> Restart)> StartRestartableGatewayAsync()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var gateway = await cluster.StartGatewayAsync(settings => settings["Urls"] = url);
+        return (gateway, () => cluster.StartGatewayAsync(settings => settings["Urls"] = url));
+    }
 }

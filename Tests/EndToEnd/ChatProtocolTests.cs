@@ -7,18 +7,16 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
 {
     private static string NewRoom() => "room-" + Guid.NewGuid().ToString("N")[..10];
 
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
-
     [Fact]
     public async Task Join_delivers_roster_then_history_then_queued_broadcasts_then_own_joined_then_ready()
     {
         var room = NewRoom();
-        await using var alice = await cluster.JoinAsync(room, "alice", NewAddress());
+        await using var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New());
         await alice.SendAsync(new { message = "before bob" });
         await alice.ExpectMessageAsync("before bob");
 
         // Bob connects but has not named himself; a broadcast in between must be queued for him.
-        await using var bob = await cluster.ConnectAsync(room, NewAddress());
+        await using var bob = await cluster.ConnectAsync(room, ClientAddresses.New());
         await alice.SendAsync(new { message = "while bob connects" });
         await alice.ExpectMessageAsync("while bob connects");
         await bob.SendAsync(new { name = "bob" });
@@ -34,9 +32,9 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
     public async Task Messages_reach_every_member_including_the_sender_with_name_and_timestamp()
     {
         var room = NewRoom();
-        await using var alice = await cluster.JoinAsync(room, "alice", NewAddress());
-        await using var bob = await cluster.JoinAsync(room, "bob", NewAddress());
-        await using var carol = await cluster.JoinAsync(room, "carol", NewAddress());
+        await using var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New());
+        await using var bob = await cluster.JoinAsync(room, "bob", ClientAddresses.New());
+        await using var carol = await cluster.JoinAsync(room, "carol", ClientAddresses.New());
 
         await bob.SendAsync(new { message = "hello all" });
 
@@ -53,11 +51,11 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
     public async Task Roster_lists_present_members_and_quit_is_broadcast_when_one_leaves()
     {
         var room = NewRoom();
-        await using var alice = await cluster.JoinAsync(room, "alice", NewAddress());
-        var bob = await cluster.JoinAsync(room, "bob", NewAddress());
+        await using var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New());
+        var bob = await cluster.JoinAsync(room, "bob", ClientAddresses.New());
         await alice.ExpectAsync(f => TestChatClient.Str(f, "joined") == "bob");
 
-        await using var carol = await cluster.ConnectAsync(room, NewAddress());
+        await using var carol = await cluster.ConnectAsync(room, ClientAddresses.New());
         var roster = await carol.JoinAsync("carol");
         Assert.Equal(["joined:alice", "joined:bob", "joined:carol"], roster.Select(Describe));
 
@@ -76,7 +74,7 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
             await room_.Post("seeder", $"message {i}");
         }
 
-        await using var reader = await cluster.ConnectAsync(room, NewAddress());
+        await using var reader = await cluster.ConnectAsync(room, ClientAddresses.New());
         var history = (await reader.JoinAsync("reader")).Where(f => f.TryGetProperty("message", out _)).ToList();
 
         Assert.Equal(Enumerable.Range(30, 100).Select(i => $"message {i}"), history.Select(f => TestChatClient.Str(f, "message")));
@@ -86,7 +84,7 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
         // After a reconnect the same history comes again, so a client that de-duplicates by
         // timestamp shows nothing twice and misses nothing.
         await reader.DisposeAsync();
-        await using var again = await cluster.ConnectAsync(room, NewAddress());
+        await using var again = await cluster.ConnectAsync(room, ClientAddresses.New());
         var replay = (await again.JoinAsync("reader")).Where(f => f.TryGetProperty("message", out _)).ToList();
         Assert.Equal(timestamps, replay.Select(f => f.GetProperty("timestamp").GetInt64()));
     }
@@ -94,8 +92,8 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
     [Fact]
     public async Task Rooms_are_isolated_from_each_other()
     {
-        await using var inFirst = await cluster.JoinAsync(NewRoom(), "first", NewAddress());
-        await using var inSecond = await cluster.JoinAsync(NewRoom(), "second", NewAddress());
+        await using var inFirst = await cluster.JoinAsync(NewRoom(), "first", ClientAddresses.New());
+        await using var inSecond = await cluster.JoinAsync(NewRoom(), "second", ClientAddresses.New());
 
         await inFirst.SendAsync(new { message = "only for the first room" });
         await inFirst.ExpectMessageAsync("only for the first room");
@@ -113,7 +111,7 @@ public sealed class ChatProtocolTests(ChatCluster cluster) : IClassFixture<ChatC
         var members = new List<TestChatClient>();
         for (var i = 0; i < 4; i++)
         {
-            members.Add(await cluster.JoinAsync(room, $"member{i}", NewAddress()));
+            members.Add(await cluster.JoinAsync(room, $"member{i}", ClientAddresses.New()));
         }
 
         // Concurrent senders: the room alone decides the order, and everyone must see that order.

@@ -21,7 +21,7 @@ public sealed class ClientLimitTests(ChatCluster cluster) : IClassFixture<ChatCl
             settings["Chat:Gateway:JoinsPerIpPerSecond"] = "0";
         });
         var room = NewRoom();
-        var crowded = NewAddress();
+        var crowded = ClientAddresses.New();
         var held = new List<TestChatClient>();
         try
         {
@@ -37,7 +37,7 @@ public sealed class ClientLimitTests(ChatCluster cluster) : IClassFixture<ChatCl
             Assert.True(retryAfter >= 1, $"Retry-After: {retryAfter}");
 
             // Another address is not affected, and the three sockets still chat.
-            await using var other = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), NewAddress());
+            await using var other = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), ClientAddresses.New());
             await other.JoinAsync("other");
             await held[0].SendAsync(new { message = "still here" });
             await other.ExpectMessageAsync("still here");
@@ -65,7 +65,7 @@ public sealed class ClientLimitTests(ChatCluster cluster) : IClassFixture<ChatCl
             settings["Chat:Gateway:JoinBurstPerIp"] = "2";
         });
         var room = NewRoom();
-        var hasty = NewAddress();
+        var hasty = ClientAddresses.New();
 
         Assert.Equal(HttpStatusCode.SwitchingProtocols, (await TryConnectAsync(gateway.WebSocketUri(room), hasty)).Status);
         Assert.Equal(HttpStatusCode.SwitchingProtocols, (await TryConnectAsync(gateway.WebSocketUri(room), hasty)).Status);
@@ -73,7 +73,7 @@ public sealed class ClientLimitTests(ChatCluster cluster) : IClassFixture<ChatCl
         Assert.Equal(HttpStatusCode.TooManyRequests, status);
         Assert.True(retryAfter >= 1, $"Retry-After: {retryAfter}");
 
-        Assert.Equal(HttpStatusCode.SwitchingProtocols, (await TryConnectAsync(gateway.WebSocketUri(room), NewAddress())).Status);
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, (await TryConnectAsync(gateway.WebSocketUri(room), ClientAddresses.New())).Status);
 
         // The bucket refills at one per second.
         await Poll.UntilAsync(async () => (await TryConnectAsync(gateway.WebSocketUri(room), hasty)).Status == HttpStatusCode.SwitchingProtocols, Quick);
@@ -100,6 +100,4 @@ public sealed class ClientLimitTests(ChatCluster cluster) : IClassFixture<ChatCl
     }
 
     private static string NewRoom() => "limits-" + Guid.NewGuid().ToString("N")[..24];
-
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
 }

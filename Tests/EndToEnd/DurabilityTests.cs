@@ -7,14 +7,12 @@ public sealed class DurabilityTests(ChatCluster cluster, ITestOutputHelper outpu
 {
     private static string NewRoom() => "dur-" + Guid.NewGuid().ToString("N")[..10];
 
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
-
     [Fact]
     public async Task History_and_timestamp_order_survive_a_full_restart_of_silo_and_gateway()
     {
         var room = NewRoom();
         long lastBefore;
-        await using (var alice = await cluster.JoinAsync(room, "alice", NewAddress()))
+        await using (var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New()))
         {
             await alice.SendAsync(new { message = "before the restart" });
             var (_, echo) = await alice.ExpectMessageAsync("before the restart");
@@ -29,7 +27,7 @@ public sealed class DurabilityTests(ChatCluster cluster, ITestOutputHelper outpu
         await cluster.Postgres.ScalarAsync<int>(
             "INSERT INTO chat_messages (room, timestamp_ms, name, message) VALUES ($1, $2, 'clock', 'from the future') RETURNING 1", room, future);
 
-        await using var bob = await cluster.ConnectAsync(room, NewAddress());
+        await using var bob = await cluster.ConnectAsync(room, ClientAddresses.New());
         var history = await bob.JoinAsync("bob");
         Assert.Contains(history, f => TestChatClient.Str(f, "message") == "before the restart" && f.GetProperty("timestamp").GetInt64() == lastBefore);
 
@@ -42,8 +40,8 @@ public sealed class DurabilityTests(ChatCluster cluster, ITestOutputHelper outpu
     public async Task A_message_sent_while_the_database_is_down_gets_an_error_and_is_never_relayed()
     {
         var room = NewRoom();
-        await using var sender = await cluster.JoinAsync(room, "sender", NewAddress());
-        await using var listener = await cluster.JoinAsync(room, "listener", NewAddress());
+        await using var sender = await cluster.JoinAsync(room, "sender", ClientAddresses.New());
+        await using var listener = await cluster.JoinAsync(room, "listener", ClientAddresses.New());
 
         await cluster.Postgres.StopAsync();
         try
@@ -88,7 +86,7 @@ public sealed class DurabilityTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/readyz")).StatusCode);
 
         // A client that connects while no silo is up sends its name and waits, with no error.
-        await using var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress());
+        await using var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), ClientAddresses.New());
         await early.SendAsync(new { name = "early" });
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await cluster.StartSiloAsync(settings => settings["Orleans:ClusterId"] = clusterId);
@@ -112,7 +110,7 @@ public sealed class DurabilityTests(ChatCluster cluster, ITestOutputHelper outpu
             },
             waitForCluster: false);
 
-        await using var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), NewAddress());
+        await using var early = await TestChatClient.ConnectAsync(gateway.WebSocketUri("early"), ClientAddresses.New());
         var (_, error) = await early.ExpectErrorAsync();
         Assert.Contains("starting", TestChatClient.Str(error, "error"));
         Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.InternalServerError, await early.WaitClosedAsync());

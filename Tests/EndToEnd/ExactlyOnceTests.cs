@@ -13,8 +13,8 @@ public sealed class ExactlyOnceTests(ChatCluster cluster) : IClassFixture<ChatCl
     public async Task A_message_with_an_id_is_relayed_with_it_and_a_resend_after_a_reconnect_is_shown_and_stored_once()
     {
         var room = NewRoom();
-        await using var bob = await cluster.JoinAsync(room, "bob", NewAddress());
-        var aliceAddress = NewAddress();
+        await using var bob = await cluster.JoinAsync(room, "bob", ClientAddresses.New());
+        var aliceAddress = ClientAddresses.New();
         await using (var alice = await cluster.JoinAsync(room, "alice", aliceAddress))
         {
             await alice.SendAsync(new { message = "hello", id = "m-1" });
@@ -38,7 +38,7 @@ public sealed class ExactlyOnceTests(ChatCluster cluster) : IClassFixture<ChatCl
     public async Task An_id_stays_used_across_a_restart_and_history_carries_it()
     {
         var room = NewRoom();
-        await using (var alice = await cluster.JoinAsync(room, "alice", NewAddress()))
+        await using (var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New()))
         {
             await alice.SendAsync(new { message = "before the restart", id = "r-1" });
             await alice.ExpectMessageAsync("before the restart");
@@ -46,7 +46,7 @@ public sealed class ExactlyOnceTests(ChatCluster cluster) : IClassFixture<ChatCl
 
         await cluster.RestartAsync();
 
-        await using var carol = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), NewAddress());
+        await using var carol = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), ClientAddresses.New());
         var history = await carol.JoinAsync("carol");
         Assert.Contains(history, frame => TestChatClient.Str(frame, "message") == "before the restart" && TestChatClient.Str(frame, "id") == "r-1");
 
@@ -61,8 +61,8 @@ public sealed class ExactlyOnceTests(ChatCluster cluster) : IClassFixture<ChatCl
     public async Task A_malformed_id_gets_an_error_and_the_message_is_not_relayed()
     {
         var room = NewRoom();
-        await using var bob = await cluster.JoinAsync(room, "bob", NewAddress());
-        await using var alice = await cluster.JoinAsync(room, "alice", NewAddress());
+        await using var bob = await cluster.JoinAsync(room, "bob", ClientAddresses.New());
+        await using var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New());
 
         await alice.SendAsync(new { message = "refused", id = "not a valid id" });
         var (_, error) = await alice.ExpectErrorAsync();
@@ -77,8 +77,8 @@ public sealed class ExactlyOnceTests(ChatCluster cluster) : IClassFixture<ChatCl
     public async Task Messages_sent_without_ids_carry_none_and_the_same_text_twice_is_two_messages()
     {
         var room = NewRoom();
-        await using var bob = await cluster.JoinAsync(room, "bob", NewAddress());
-        await using var alice = await cluster.JoinAsync(room, "alice", NewAddress());
+        await using var bob = await cluster.JoinAsync(room, "bob", ClientAddresses.New());
+        await using var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New());
 
         await alice.SendAsync(new { message = "same" });
         await alice.SendAsync(new { message = "same" });
@@ -94,6 +94,4 @@ public sealed class ExactlyOnceTests(ChatCluster cluster) : IClassFixture<ChatCl
     private static Predicate<JsonElement> IsMessage(string text) => frame => TestChatClient.Str(frame, "message") == text;
 
     private static string NewRoom() => "once-" + Guid.NewGuid().ToString("N")[..24];
-
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
 }

@@ -7,12 +7,10 @@ public sealed class RateLimitTests(ChatCluster cluster) : IClassFixture<ChatClus
 
     private static string NewRoom() => "rl-" + Guid.NewGuid().ToString("N")[..10];
 
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
-
     [Fact]
     public async Task A_burst_of_five_passes_then_the_limit_holds_across_rooms_for_that_address_only()
     {
-        var address = NewAddress();
+        var address = ClientAddresses.New();
         await using var first = await cluster.JoinAsync(NewRoom(), "burst", address);
         for (var i = 0; i < 5; i++)
         {
@@ -27,7 +25,7 @@ public sealed class RateLimitTests(ChatCluster cluster) : IClassFixture<ChatClus
         // Same address in another room: still limited. Another address in that room: free.
         var otherRoom = NewRoom();
         await using var sameAddress = await cluster.JoinAsync(otherRoom, "same", address);
-        await using var otherAddress = await cluster.JoinAsync(otherRoom, "other", NewAddress());
+        await using var otherAddress = await cluster.JoinAsync(otherRoom, "other", ClientAddresses.New());
         await sameAddress.SendAsync(new { message = "hopping rooms" });
         Assert.Equal(RateLimited, TestChatClient.Str((await sameAddress.ExpectErrorAsync()).Match, "error"));
         await otherAddress.SendAsync(new { message = "someone else" });
@@ -40,14 +38,14 @@ public sealed class RateLimitTests(ChatCluster cluster) : IClassFixture<ChatClus
     public async Task CF_Connecting_IP_from_a_trusted_proxy_names_the_client()
     {
         var room = NewRoom();
-        var address = NewAddress();
+        var address = ClientAddresses.New();
         var headers = new Dictionary<string, string> { ["CF-Connecting-IP"] = address };
-        await using var first = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), forwardedFor: NewAddress(), headers: headers);
+        await using var first = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), forwardedFor: ClientAddresses.New(), headers: headers);
         await first.JoinAsync("cf");
         await ExhaustAsync(first);
 
         // A different X-Forwarded-For does not help: CF-Connecting-IP wins, as in the original.
-        await using var second = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), forwardedFor: NewAddress(), headers: headers);
+        await using var second = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), forwardedFor: ClientAddresses.New(), headers: headers);
         await second.JoinAsync("cf2");
         await second.SendAsync(new { message = "still me" });
         Assert.Equal(RateLimited, TestChatClient.Str((await second.ExpectErrorAsync()).Match, "error"));
@@ -58,12 +56,12 @@ public sealed class RateLimitTests(ChatCluster cluster) : IClassFixture<ChatClus
     {
         var untrusted = await cluster.StartGatewayAsync(settings => settings["Chat:Gateway:TrustLoopback"] = "false");
         var room = NewRoom();
-        await using var first = await TestChatClient.ConnectAsync(untrusted.WebSocketUri(room), forwardedFor: NewAddress());
+        await using var first = await TestChatClient.ConnectAsync(untrusted.WebSocketUri(room), forwardedFor: ClientAddresses.New());
         await first.JoinAsync("spoofer");
         await ExhaustAsync(first);
 
         // Claiming another address changes nothing: the limit follows the real peer (loopback).
-        await using var second = await TestChatClient.ConnectAsync(untrusted.WebSocketUri(room), forwardedFor: NewAddress(), headers: new Dictionary<string, string> { ["CF-Connecting-IP"] = NewAddress() });
+        await using var second = await TestChatClient.ConnectAsync(untrusted.WebSocketUri(room), forwardedFor: ClientAddresses.New(), headers: new Dictionary<string, string> { ["CF-Connecting-IP"] = ClientAddresses.New() });
         await second.JoinAsync("spoofer2");
         await second.SendAsync(new { message = "new identity" });
         Assert.Equal(RateLimited, TestChatClient.Str((await second.ExpectErrorAsync()).Match, "error"));

@@ -58,7 +58,7 @@ public sealed class ResumeTests(ChatCluster cluster) : IClassFixture<ChatCluster
 
         foreach (var since in new object[] { -1, "12", 1.5 })
         {
-            await using var client = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), NewAddress());
+            await using var client = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), ClientAddresses.New());
             await client.SendAsync(new { name = "late", since });
             var (before, _) = await client.ExpectAsync(TestChatClient.IsReady);
             Assert.Contains("since", TestChatClient.Str(before[0], "error"));
@@ -70,7 +70,7 @@ public sealed class ResumeTests(ChatCluster cluster) : IClassFixture<ChatCluster
     /// <summary>Joins with <paramref name="since"/>; returns the messages before ready and the resumed flag.</summary>
     private static async Task<(List<JsonElement> Messages, bool Resumed)> ResumeAsync(ChatGateway gateway, string room, long since)
     {
-        await using var client = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), NewAddress());
+        await using var client = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), ClientAddresses.New());
         await client.SendAsync(new { name = "back", since });
         var (before, _) = await client.ExpectAsync(TestChatClient.IsReady);
 
@@ -94,12 +94,10 @@ public sealed class ResumeTests(ChatCluster cluster) : IClassFixture<ChatCluster
 
     private static async Task<TestChatClient> JoinAsync(ChatGateway gateway, string room, string name)
     {
-        var client = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), NewAddress());
+        var client = await TestChatClient.ConnectAsync(gateway.WebSocketUri(room), ClientAddresses.New());
         await client.JoinAsync(name);
         return client;
     }
 
     private static string NewRoom() => "resume-" + Guid.NewGuid().ToString("N")[..24];
-
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
 }

@@ -44,7 +44,7 @@ public sealed class ScrollbackTests(ChatCluster cluster) : IClassFixture<ChatClu
     public async Task A_message_posted_with_an_id_comes_back_with_it()
     {
         var room = NewRoom();
-        await using (var alice = await cluster.JoinAsync(room, "alice", NewAddress()))
+        await using (var alice = await cluster.JoinAsync(room, "alice", ClientAddresses.New()))
         {
             await alice.SendAsync(new { message = "with id", id = "sb-1" });
             await alice.ExpectMessageAsync("with id");
@@ -100,14 +100,14 @@ public sealed class ScrollbackTests(ChatCluster cluster) : IClassFixture<ChatClu
         });
         using var http = new HttpClient { BaseAddress = gateway.HttpUri };
         var room = NewRoom();
-        var hasty = NewAddress();
+        var hasty = ClientAddresses.New();
 
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(http, room, hasty)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(http, room, hasty)).StatusCode);
         var refused = await GetAsync(http, room, hasty);
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
-        Assert.Equal(HttpStatusCode.OK, (await GetAsync(http, room, NewAddress())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(http, room, ClientAddresses.New())).StatusCode);
     }
 
     private static async Task<HttpResponseMessage> GetAsync(HttpClient http, string room, string address)
@@ -121,7 +121,7 @@ public sealed class ScrollbackTests(ChatCluster cluster) : IClassFixture<ChatClu
     {
         using var http = new HttpClient { BaseAddress = cluster.Gateway.HttpUri };
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/room/{room}/messages{query}");
-        request.Headers.Add("X-Forwarded-For", NewAddress());
+        request.Headers.Add("X-Forwarded-For", ClientAddresses.New());
         var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
@@ -130,6 +130,4 @@ public sealed class ScrollbackTests(ChatCluster cluster) : IClassFixture<ChatClu
     }
 
     private static string NewRoom() => "scroll-" + Guid.NewGuid().ToString("N")[..24];
-
-    private static string NewAddress() => $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Random.Shared.Next(1, 255)}";
 }
