@@ -35,6 +35,28 @@ public static class ChatFrames
 
     public static byte[] Quit(string name) => Write(name, static (writer, n) => writer.WriteString("quit"u8, n));
 
+    /// <summary>
+    /// Reads a <c>joined</c> or <c>quit</c> frame made by <see cref="Joined"/> or <see cref="Quit"/>: the
+    /// member's name, and whether it joined. False for any other frame (checked by its first bytes, so
+    /// that a chat message costs a prefix comparison).
+    /// </summary>
+    public static bool TryReadRosterChange(ReadOnlySpan<byte> frame, out string name, out bool joined)
+    {
+        joined = frame.StartsWith("""{"joined":"""u8);
+        if (!joined && !frame.StartsWith("""{"quit":"""u8))
+        {
+            name = "";
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(frame);
+        reader.Read();
+        reader.Read();
+        reader.Read();
+        name = reader.GetString() ?? "";
+        return true;
+    }
+
     public static byte[] Error(string text) => Write(text, static (writer, t) => writer.WriteString("error"u8, t));
 
     [ThreadStatic]

@@ -41,4 +41,14 @@ public interface IRoomGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Renew")]
     Task<long> Renew(GatewaySubscription subscription, RoomMember[] members);
+
+    /// <summary>
+    /// Subscribes again a gateway that may have missed events: the room moved to a new activation, or
+    /// events were lost on the way. Lists the gateway's members silently, as <see cref="Renew"/> does (the
+    /// clients already know them), and returns the roster and every message relayed after
+    /// <paramref name="since"/> (the newest one the gateway delivered), up to the room's resume limit, so
+    /// that the gateway closes the gap in place instead of closing its sockets.
+    /// </summary>
+    [Alias("Rejoin")]
+    Task<RoomCatchUp> Rejoin(GatewaySubscription subscription, RoomMember[] members, long since);
 }

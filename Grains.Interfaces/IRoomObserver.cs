@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Chat.Orleans;
 
 /// <summary>
@@ -13,4 +15,11 @@ public interface IRoomObserver : IGrainObserver
     /// </remarks>
     [Alias("OnEvents")]
     Task OnEvents(RoomEvents events);
+
+    /// <summary>
+    /// The activation <paramref name="epoch"/> is ending (its silo is stopping, or the room is moving): the
+    /// gateway subscribes to the next one now, rather than at its next renewal.
+    /// </summary>
+    [OneWay, Alias("OnActivationEnded")]
+    Task OnActivationEnded(long epoch);
 }

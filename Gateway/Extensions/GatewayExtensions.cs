@@ -43,6 +43,7 @@ public static class GatewayExtensions
                 clustering.Invariant = "Npgsql";
                 clustering.ConnectionString = connectionString;
             });
+            client.AddGatewayCountChangedHandler(services => services.GetRequiredService<SiloConnections>().OnGatewayCountChanged);
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
@@ -63,6 +64,7 @@ public static class GatewayExtensions
     /// <summary>One observer per room with members here, renewed in the background.</summary>
     public static WebApplicationBuilder AddRoomSubscriptions(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<SiloConnections>();
         builder.Services.AddSingleton<RoomRegistry>();
         builder.Services.AddHostedService(services => services.GetRequiredService<RoomRegistry>());
         return builder;

@@ -39,12 +39,12 @@ public sealed class RoomMembership : IAsyncDisposable
     public async Task<long> RetryPostAsync(string message, string key, Exception failure)
     {
         var deadline = Environment.TickCount64 + (long)_retryFor.TotalMilliseconds;
+        _subscription.Suspect();
         for (var attempt = 1; ; attempt++)
         {
             _registry.PostRetried(_subscription.Room, failure);
 
-            // Short pauses: a dead silo is declared dead, and its rooms placed anew, within seconds.
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 1000)));
+            await RoomCalls.PauseBeforeRetry(attempt);
             try
             {
                 return await PostAsync(message, key);

@@ -11,6 +11,7 @@ namespace Chat.Orleans.Gateway.Rooms;
 /// </summary>
 public sealed partial class RoomRegistry(
     IClusterClient client,
+    SiloConnections silos,
     GatewayMetrics metrics,
     IOptions<ChatGatewayOptions> options,
     ILogger<RoomRegistry> logger) : BackgroundService
@@ -22,6 +23,10 @@ public sealed partial class RoomRegistry(
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _rooms = [];
     private readonly SemaphoreSlim _joins = new(options.Value.MaxConcurrentJoins);
+
+    // A room stays out of reach at most as long as a post may be retried; a moved room's roster is
+    // checked again once every live gateway has renewed (subscribed again) at least once.
+    private readonly RoomSubscription.Timing _timing = new(options.Value.PostRetryTimeout, options.Value.SubscriptionRenewal * 2 + TimeSpan.FromSeconds(1));
     private long _lastSessionId;
     private int _nextRenewalSlice;
 
@@ -41,7 +46,7 @@ public sealed partial class RoomRegistry(
         RoomSnapshot snapshot;
         try
         {
-            snapshot = await JoinInLineAsync(subscription, listener, member, since);
+            snapshot = await JoinWithRetriesAsync(subscription, listener, member, since);
         }
         catch (Exception exception)
         {
@@ -64,8 +69,10 @@ public sealed partial class RoomRegistry(
         }
         catch (Exception exception)
         {
-            // The room drops the member anyway at the next renewal, which no longer lists it.
+            // The room drops the member anyway at the next renewal, which no longer lists it; if the
+            // room moved, the catch-up tells the other sessions here.
             LogLeaveFailed(logger, exception, subscription.Room);
+            subscription.Suspect();
         }
         finally
         {
@@ -75,8 +82,27 @@ public sealed partial class RoomRegistry(
 
     internal void PostRetried(string room, Exception failure) => LogPostRetried(logger, failure, room);
 
+    /// <summary>
+    /// Asks every room for its epoch now rather than at the next renewal: a silo has gone, and the rooms
+    /// it held come back elsewhere. A room that moved catches up at once.
+    /// </summary>
+    public Task RenewAllAsync()
+    {
+        List<RoomSubscription> all;
+        lock (_lock)
+        {
+            all = [.. _rooms.Values.Select(entry => entry.Subscription)];
+        }
+
+        return Task.WhenAll(all.Select(RenewAsync));
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A silo has gone: its rooms come back elsewhere, and each room that moved catches up at once
+        // instead of at its next renewal.
+        silos.Dropped += () => _ = RenewAllAsync();
+
         using var timer = new PeriodicTimer(options.Value.SubscriptionRenewal / RenewalSlices);
         var slice = 0;
         var due = new List<RoomSubscription>();
@@ -96,6 +122,29 @@ public sealed partial class RoomRegistry(
             }
 
             await Task.WhenAll(due.Select(RenewAsync));
+        }
+    }
+
+    /// <summary>
+    /// Joins, and tries again when the call failed without an answer (the room's silo died, or the call
+    /// timed out): the room comes back on another silo within seconds. Gives up after
+    /// <see cref="ChatGatewayOptions.PostRetryTimeout"/>, as a post does.
+    /// </summary>
+    private async Task<RoomSnapshot> JoinWithRetriesAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member, long? since)
+    {
+        var deadline = Environment.TickCount64 + (long)options.Value.PostRetryTimeout.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await JoinInLineAsync(subscription, listener, member, since);
+            }
+            catch (Exception exception) when (exception is not MessageNotStoredException && Environment.TickCount64 < deadline)
+            {
+                LogJoinRetried(logger, exception, subscription.Room);
+                subscription.Suspect();
+                await RoomCalls.PauseBeforeRetry(attempt);
+            }
         }
     }
 
@@ -124,7 +173,7 @@ public sealed partial class RoomRegistry(
             if (!_rooms.ContainsKey(room))
             {
                 // Built before it is listed: if building throws, nothing half-made stays behind.
-                var subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, metrics, logger);
+                var subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, _timing, silos, metrics, logger);
                 subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
                 subscription.RenewalSlice = _nextRenewalSlice++ % RenewalSlices;
                 _rooms.Add(room, new Entry { Subscription = subscription });
@@ -157,8 +206,10 @@ public sealed partial class RoomRegistry(
         }
         catch (Exception exception)
         {
-            // The next tick tries again; the room's lease outlasts several missed renewals.
+            // The next tick tries again; the room's lease outlasts several missed renewals. The room
+            // may have moved with its silo: the subscription catches up once it answers.
             LogRenewalFailed(logger, exception, subscription.Room);
+            subscription.Suspect();
         }
     }
 
@@ -177,6 +228,9 @@ public sealed partial class RoomRegistry(
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Posting to room {Room} failed before the message log answered; trying again")]
     private static partial void LogPostRetried(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Joining room {Room} failed before the room answered; trying again")]
+    private static partial void LogJoinRetried(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Leaving room {Room} failed")]
     private static partial void LogLeaveFailed(ILogger logger, Exception exception, string room);

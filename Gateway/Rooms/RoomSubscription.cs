@@ -3,24 +3,55 @@ namespace Chat.Orleans.Gateway.Rooms;
 /// <summary>
 /// This gateway's one observer of one room: receives each room event once and hands the same frames to
 /// every local listener in the room. It also owns the gateway's member list for the room, which goes
-/// with every join, leave and renewal, and it watches the room's activation epoch: a listener that may
-/// have missed events is told to start over.
+/// with every join, leave and renewal.
 /// </summary>
-public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid gatewayId, GatewayMetrics metrics, ILogger logger) : IRoomObserver
+/// <remarks>
+/// It follows one activation of the room (its epoch) event by event. When the room moves to a new
+/// activation (its silo died or stopped) or events were lost on the way, it does not drop its sessions:
+/// it holds the live events, subscribes again with <see cref="IRoomGrain.Rejoin"/>, hands its listeners
+/// the messages and roster changes they missed, then the events it held. Members see a pause.
+/// </remarks>
+public sealed partial class RoomSubscription(
+    string room,
+    IRoomGrain grain,
+    Guid gatewayId,
+    RoomSubscription.Timing timing,
+    SiloConnections silos,
+    GatewayMetrics metrics,
+    ILogger logger) : IRoomObserver
 {
-    private readonly Lock _lock = new();
+    private readonly Lock _listenersLock = new();
     private readonly MemberList _members = new();
 
     // Copy-on-write, so that fan-out reads it without a lock.
     private IRoomListener[] _listeners = [];
 
-    // The room activation this gateway follows. A different one means the room moved (its silo died)
-    // and the events between the two were never delivered here.
-    private long _epoch;
+    // Everything below is under _deliveryLock, which also keeps what listeners are handed in order.
+    private readonly Lock _deliveryLock = new();
+    private readonly RoomRoster _roster = new();
+    private Stage _stage = Stage.Positioning;
+    private List<RoomEvents>? _held;
 
-    // Touched only by OnEvents, which Orleans calls one at a time.
-    private long _sequenceEpoch;
-    private long _nextSequence;
+    // The last event handed on: the room activation followed, and the event's number in it.
+    private long _epoch;
+    private long _sequence;
+
+    // After a move, when to check the roster against the room again (0: no check due).
+    private long _rosterCheckDue;
+
+    // Activations this subscription followed before the current one: their late events and replies
+    // are covered by the catch-up that followed them.
+    private readonly HashSet<long> _endedEpochs = [];
+
+    private enum Stage
+    {
+        // No join has answered yet: events wait for the first snapshot, which says where they start.
+        Positioning,
+        Following,
+
+        // Subscribing again after a move or a gap: events wait for the catch-up.
+        CatchingUp,
+    }
 
     public string Room { get; } = room;
 
@@ -32,29 +63,23 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
 
     public Task OnEvents(RoomEvents events)
     {
-        // Orleans delivers one call at a time to an observer, so the sequence check needs no lock.
-        if (events.Epoch != _sequenceEpoch)
+        lock (_deliveryLock)
         {
-            // The first events of an activation set the baseline for gap detection.
-            _sequenceEpoch = events.Epoch;
-            ObserveEpoch(events.Epoch, except: null);
-        }
-        else if (events.FirstSequence != _nextSequence)
-        {
-            // Events were lost on the way (the room dropped them for a stalled gateway, or a call
-            // failed). Silent gaps are not acceptable: the listeners start over.
-            LogEventsMissed(logger, Room, events.FirstSequence - _nextSequence);
-            Resync(except: null);
+            Receive(events);
         }
 
-        _nextSequence = events.FirstSequence + events.Frames.Length;
-        var listeners = Volatile.Read(ref _listeners);
-        foreach (var listener in listeners)
-        {
-            listener.OnEvents(events);
-        }
+        return Task.CompletedTask;
+    }
 
-        metrics.Relayed(events.Frames.Length, listeners.Length, events.LastMessageTimestamp);
+    public Task OnActivationEnded(long epoch)
+    {
+        lock (_deliveryLock)
+        {
+            if (_stage == Stage.Following && epoch == _epoch)
+            {
+                StartCatchUp(moved: true);
+            }
+        }
 
         return Task.CompletedTask;
     }
@@ -66,7 +91,7 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
     /// </summary>
     public async Task<RoomSnapshot> JoinAsync(IRoomListener listener, RoomMember member, long? since)
     {
-        lock (_lock)
+        lock (_listenersLock)
         {
             if (Array.IndexOf(_listeners, listener) < 0)
             {
@@ -76,81 +101,292 @@ public sealed partial class RoomSubscription(string room, IRoomGrain grain, Guid
 
         var version = _members.Add(member);
         var snapshot = await grain.Join(new GatewaySubscription(gatewayId, Reference, version), member, since);
+        lock (_deliveryLock)
+        {
+            if (_endedEpochs.Contains(snapshot.Epoch))
+            {
+                // Joined an activation that has ended since (its reply was late): join the current one.
+                throw new InvalidOperationException($"Room {Room} moved while joining.");
+            }
 
-        // The joining listener follows this activation from its snapshot on; the others may be behind.
-        ObserveEpoch(snapshot.Epoch, except: listener);
+            if (_stage == Stage.Positioning)
+            {
+                // The first answer says where this gateway's events start; the held ones that follow go on.
+                _epoch = snapshot.Epoch;
+                _sequence = snapshot.Sequence;
+                _roster.Reset(snapshot.Roster);
+                _stage = Stage.Following;
+                ReleaseHeld();
+            }
+            else if (_stage == Stage.Following && snapshot.Epoch != _epoch)
+            {
+                // The room moved under the other listeners; this one follows the new activation already.
+                StartCatchUp(moved: true);
+            }
+        }
+
         return snapshot;
     }
 
     public Task LeaveAsync(IRoomListener listener, long sessionId)
     {
-        lock (_lock)
+        lock (_listenersLock)
         {
             _listeners = Array.FindAll(_listeners, l => l != listener);
         }
 
         var version = _members.Remove(sessionId);
-        return grain.Leave(gatewayId, version, sessionId);
+        var lost = silos.Lost;
+        return grain.Leave(gatewayId, version, sessionId).WaitAsync(lost);
     }
 
-    /// <summary>Stores and relays a message; see <see cref="RoomMembership.PostAsync"/>.</summary>
-    public Task<long> PostAsync(string name, string message, string key) => grain.Post(name, message, key);
+    /// <summary>
+    /// Stores and relays a message; see <see cref="RoomMembership.PostAsync"/>. Fails at once when the
+    /// silo connection it went over drops (then it may be sent again: the key makes that safe).
+    /// </summary>
+    public Task<long> PostAsync(string name, string message, string key)
+    {
+        var lost = silos.Lost;
+        return grain.Post(name, message, key).WaitAsync(lost);
+    }
+
+    /// <summary>
+    /// A call to the room failed without an answer: its silo may have died, and its events with it.
+    /// The subscription catches up with the room as soon as it is back.
+    /// </summary>
+    public void Suspect()
+    {
+        lock (_deliveryLock)
+        {
+            if (_stage == Stage.Following)
+            {
+                StartCatchUp(moved: false);
+            }
+        }
+    }
 
     public async Task RenewAsync()
     {
+        lock (_deliveryLock)
+        {
+            if (_stage == Stage.Following && _rosterCheckDue != 0 && Environment.TickCount64 >= _rosterCheckDue)
+            {
+                // A while after a move every live gateway has subscribed again: now the room's roster
+                // is whole, and members who left during the move can be told apart from the others.
+                _rosterCheckDue = 0;
+                StartCatchUp(moved: false);
+                return;
+            }
+        }
+
         var (members, version) = _members.Read();
         if (members.Length == 0)
         {
             // Only sessions still joining hold this subscription (their joins may wait in line): an
             // empty renewal would tell the room that this gateway left, and an empty room deactivates
-            // under the joins on their way, which then find a new activation and resync. Leaves
-            // already told the room; a gateway that says nothing lapses after the lease.
+            // under the joins on their way. Leaves already told the room; a gateway that says nothing
+            // lapses after the lease.
             return;
         }
 
-        ObserveEpoch(await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members), except: null);
+        var lost = silos.Lost;
+        var epoch = await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members).WaitAsync(lost);
+        lock (_deliveryLock)
+        {
+            if (_stage == Stage.Following && epoch != _epoch && !_endedEpochs.Contains(epoch))
+            {
+                StartCatchUp(moved: true);
+            }
+        }
     }
 
-    /// <summary>
-    /// Notes the room activation seen in a reply or an event. When it is a new one, every listener that
-    /// followed the old one (all but <paramref name="except"/>, which has just joined the new one) may
-    /// have missed events, and starts over.
-    /// </summary>
-    private void ObserveEpoch(long epoch, IRoomListener? except)
+    /// <summary>One batch of events, under the delivery lock: handed on, held, or the start of a catch-up.</summary>
+    private void Receive(RoomEvents events)
     {
-        long previous;
-        lock (_lock)
+        if (_stage != Stage.Following)
         {
-            previous = _epoch;
-            if (previous == epoch)
+            (_held ??= []).Add(events);
+            return;
+        }
+
+        if (_endedEpochs.Contains(events.Epoch))
+        {
+            // Late events of an activation already caught up with.
+            return;
+        }
+
+        var last = events.FirstSequence + events.Frames.Length - 1;
+        if (events.Epoch != _epoch || events.FirstSequence > _sequence + 1)
+        {
+            // A new activation, or events lost on the way (the room dropped them for a stalled gateway,
+            // or a delivery failed): this batch waits until the gap is closed.
+            if (events.Epoch == _epoch)
             {
-                return;
+                LogEventsMissed(logger, Room, events.FirstSequence - _sequence - 1);
             }
 
-            _epoch = epoch;
+            (_held ??= []).Add(events);
+            StartCatchUp(moved: events.Epoch != _epoch);
+            return;
         }
 
-        if (previous != 0)
+        if (last <= _sequence)
+        {
+            // Already covered by a catch-up.
+            return;
+        }
+
+        for (var i = (int)(_sequence + 1 - events.FirstSequence); i < events.Frames.Length; i++)
+        {
+            _roster.Apply(events.Frames[i]);
+        }
+
+        _sequence = last;
+        var listeners = Volatile.Read(ref _listeners);
+        foreach (var listener in listeners)
+        {
+            listener.OnEvents(events);
+        }
+
+        metrics.Relayed(events.Frames.Length, listeners.Length, events.LastMessageTimestamp);
+    }
+
+    /// <summary>Under the delivery lock: holds the events from now on and subscribes again in the background.</summary>
+    private void StartCatchUp(bool moved)
+    {
+        _stage = Stage.CatchingUp;
+        if (moved)
         {
             LogRoomMoved(logger, Room);
-            Resync(except);
+        }
+
+        _ = CatchUpAsync();
+    }
+
+    private async Task CatchUpAsync()
+    {
+        var deadline = Environment.TickCount64 + (long)timing.UnreachableTimeout.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // The oldest point any listener stands at; each skips what it already has.
+                var since = long.MaxValue;
+                foreach (var listener in Volatile.Read(ref _listeners))
+                {
+                    since = Math.Min(since, listener.LastMessageTimestamp ?? long.MaxValue);
+                }
+
+                var (members, version) = _members.Read();
+                // (With no listener past its snapshot, nothing is owed: the room reads nothing.)
+                var lost = silos.Lost;
+                var catchUp = await grain.Rejoin(new GatewaySubscription(gatewayId, Reference, version), members, since).WaitAsync(lost);
+                lock (_deliveryLock)
+                {
+                    Apply(catchUp);
+                }
+
+                return;
+            }
+            catch (Exception exception) when (Environment.TickCount64 < deadline)
+            {
+                LogCatchUpRetried(logger, exception, Room);
+                await RoomCalls.PauseBeforeRetry(attempt);
+            }
+            catch (Exception exception)
+            {
+                LogCatchUpFailed(logger, exception, Room);
+                lock (_deliveryLock)
+                {
+                    GiveUp();
+                }
+
+                return;
+            }
         }
     }
 
-    private void Resync(IRoomListener? except)
+    /// <summary>Under the delivery lock: hands the catch-up to the listeners, then the events held meanwhile.</summary>
+    private void Apply(RoomCatchUp catchUp)
+    {
+        var moved = catchUp.Epoch != _epoch;
+        if (!catchUp.Complete)
+        {
+            // More missed than the room sends in one catch-up: the sessions start over.
+            GiveUp();
+            return;
+        }
+
+        var rosterChanges = _roster.Reconcile(catchUp.Roster, removals: !moved);
+        foreach (var listener in Volatile.Read(ref _listeners))
+        {
+            listener.OnCatchUp(catchUp, rosterChanges, moved);
+        }
+
+        LogCaughtUp(logger, Room, catchUp.Messages.Length, rosterChanges.Count);
+        if (moved)
+        {
+            _endedEpochs.Add(_epoch);
+        }
+
+        _epoch = catchUp.Epoch;
+        _sequence = catchUp.Sequence;
+        _stage = Stage.Following;
+        if (moved)
+        {
+            _rosterCheckDue = Environment.TickCount64 + (long)timing.RosterCheckDelay.TotalMilliseconds;
+        }
+
+        ReleaseHeld();
+    }
+
+    /// <summary>Under the delivery lock: the listeners start over; the subscription starts over with the next join.</summary>
+    private void GiveUp()
     {
         foreach (var listener in Volatile.Read(ref _listeners))
         {
-            if (listener != except)
+            listener.OnResync();
+        }
+
+        _stage = Stage.Positioning;
+        _held = null;
+    }
+
+    /// <summary>Under the delivery lock: the held events, in order, as if they arrived now.</summary>
+    private void ReleaseHeld()
+    {
+        while (_held is { Count: > 0 } held && _stage == Stage.Following)
+        {
+            _held = null;
+            for (var i = 0; i < held.Count; i++)
             {
-                listener.OnResync();
+                if (_stage != Stage.Following)
+                {
+                    // The held events themselves showed another gap: the rest waits again.
+                    (_held ??= []).AddRange(held.Skip(i));
+                    break;
+                }
+
+                Receive(held[i]);
             }
         }
     }
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Room {Room} was re-activated; its sessions on this gateway reconnect to catch up")]
+    /// <summary>How long a room may stay out of reach, and when its roster is checked again after a move.</summary>
+    public sealed record Timing(TimeSpan UnreachableTimeout, TimeSpan RosterCheckDelay);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Room {Room} moved to a new activation; its sessions on this gateway catch up in place")]
     private static partial void LogRoomMoved(ILogger logger, string room);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Room {Room} events missed ({Missed}); its sessions on this gateway reconnect")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Room {Room} events missed ({Missed}); its sessions on this gateway catch up in place")]
     private static partial void LogEventsMissed(ILogger logger, string room, long missed);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Room {Room} caught up: {Messages} messages and {RosterChanges} roster changes")]
+    private static partial void LogCaughtUp(ILogger logger, string room, int messages, int rosterChanges);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Catching up with room {Room} failed; trying again")]
+    private static partial void LogCatchUpRetried(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Room {Room} stayed out of reach; its sessions on this gateway reconnect")]
+    private static partial void LogCatchUpFailed(ILogger logger, Exception exception, string room);
 }

@@ -62,13 +62,17 @@ public sealed partial class ChatSession(
     /// <summary>Each client frame: the name first, messages after.</summary>
     public Task OnFrameAsync(ReadOnlySpan<byte> frame) => _named ? ReceiveMessage(frame) : ReceiveName(frame);
 
+    public long? LastMessageTimestamp => _feed.LastMessageTimestamp;
+
     public void OnEvents(RoomEvents events) => _feed.OnEvents(events);
 
+    public void OnCatchUp(RoomCatchUp catchUp, List<byte[]> rosterChanges, bool moved) => _feed.OnCatchUp(catchUp, rosterChanges, moved);
+
     /// <summary>
-    /// The room moved or lost events for this gateway: the client reconnects and fetches the history,
-    /// which has every stored message. 1012 (service restart) says "come back", with no error to show.
+    /// The gap could not be closed in place: the client reconnects and fetches the history, which has
+    /// every stored message. 1012 (service restart) says "come back", with no error to show.
     /// </summary>
-    public void OnResync() => connection.Close(ChatConnection.ServiceRestart, "Room moved; reconnect.", null);
+    public void OnResync() => connection.Close(ChatConnection.ServiceRestart, "Room out of reach; reconnect.", null);
 
     private Task ReceiveName(ReadOnlySpan<byte> frame)
     {

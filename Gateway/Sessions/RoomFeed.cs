@@ -5,21 +5,28 @@ namespace Chat.Orleans.Gateway.Sessions;
 /// <summary>
 /// A joining session's room frames, put in the protocol's order: the roster, the history, the events
 /// that happened meanwhile (without the ones the snapshot already holds), the session's own
-/// <c>joined</c>, then <c>ready</c>, then everything live.
+/// <c>joined</c>, then <c>ready</c>, then everything live. After the room moved it sends what the
+/// session missed (see <see cref="OnCatchUp"/>) and carries on.
 /// </summary>
 /// <remarks>
 /// Room events arrive from the moment the session is listed in the room's subscription, before the
 /// join call has returned its snapshot; until then they wait here. Events and the snapshot come from
-/// different threads, so the hand-over is under a lock; once live, events pass straight through.
+/// different threads, so the hand-over is under a lock; once live, events pass straight through. The
+/// feed keeps its place in the room's events (activation and event number) and the timestamp of the
+/// newest message it sent: events it already has are skipped.
 /// </remarks>
 public sealed class RoomFeed(IFrameSink sink)
 {
     private readonly Lock _lock = new();
     private volatile Stage _stage = Stage.AwaitingSnapshot;
-    private List<(long Epoch, long Sequence, byte[] Frame)>? _waiting = [];
-    private long _snapshotEpoch;
-    private long _snapshotSequence;
+    private List<RoomEvents>? _waiting;
     private byte[]? _resumed;
+
+    // The feed's place: the last event it has (sent, or held in its snapshot), and its newest message.
+    private long _epoch;
+    private long _sequence;
+    private long _ownJoined;
+    private long _lastMessage;
 
     private enum Stage
     {
@@ -34,14 +41,24 @@ public sealed class RoomFeed(IFrameSink sink)
     /// <summary>True once <c>ready</c> has been sent.</summary>
     public bool IsLive => _stage == Stage.Live;
 
+    /// <summary>The newest message sent to the client; null before the snapshot.</summary>
+    public long? LastMessageTimestamp => _stage == Stage.AwaitingSnapshot ? null : Volatile.Read(ref _lastMessage);
+
     /// <summary>A batch of room events, in the room's order.</summary>
     public void OnEvents(RoomEvents events)
     {
-        if (_stage == Stage.Live)
+        if (_stage == Stage.Live && events.Epoch == _epoch && events.FirstSequence > _sequence)
         {
+            // The hot path: every frame is new.
             foreach (var frame in events.Frames)
             {
                 sink.Send(frame);
+            }
+
+            _sequence = events.FirstSequence + events.Frames.Length - 1;
+            if (events.LastMessageTimestamp > 0)
+            {
+                Volatile.Write(ref _lastMessage, events.LastMessageTimestamp);
             }
 
             return;
@@ -49,9 +66,13 @@ public sealed class RoomFeed(IFrameSink sink)
 
         lock (_lock)
         {
-            for (var i = 0; i < events.Frames.Length; i++)
+            if (_stage == Stage.AwaitingSnapshot)
             {
-                Deliver(events.Epoch, events.FirstSequence + i, events.Frames[i]);
+                (_waiting ??= []).Add(events);
+            }
+            else
+            {
+                Deliver(events);
             }
         }
     }
@@ -75,51 +96,97 @@ public sealed class RoomFeed(IFrameSink sink)
                 sink.Send(frame);
             }
 
-            var waiting = _waiting!;
+            var waiting = _waiting;
             _waiting = null;
-            _snapshotEpoch = snapshot.Epoch;
-            _snapshotSequence = snapshot.Sequence;
+            _epoch = snapshot.Epoch;
+            _sequence = snapshot.Sequence;
+            _ownJoined = snapshot.Sequence + 1;
+            _lastMessage = snapshot.LastRelayed;
             _resumed = snapshot.Resumed switch { true => ChatFrames.Resumed, false => ChatFrames.NotResumed, null => null };
             _stage = Stage.AwaitingOwnJoined;
-            foreach (var (epoch, sequence, frame) in waiting)
+            foreach (var events in waiting ?? [])
             {
-                Deliver(epoch, sequence, frame);
+                Deliver(events);
             }
         }
     }
 
-    private void Deliver(long epoch, long sequence, byte[] frame)
+    /// <summary>
+    /// What the session missed while the room moved or its events were lost: the messages newer than the
+    /// last one it has, then the roster changes. A feed already at that point (it joined the room's new
+    /// activation) or still waiting for its snapshot takes nothing. A session that was waiting for its
+    /// own <c>joined</c> (lost with the old activation) is ready after it.
+    /// </summary>
+    public void OnCatchUp(RoomCatchUp catchUp, List<byte[]> rosterChanges, bool moved)
     {
-        switch (_stage)
+        lock (_lock)
         {
-            case Stage.AwaitingSnapshot:
-                _waiting!.Add((epoch, sequence, frame));
-                break;
-            case Stage.AwaitingOwnJoined:
-                if (epoch == _snapshotEpoch && sequence <= _snapshotSequence)
+            if (_stage == Stage.AwaitingSnapshot || (_epoch == catchUp.Epoch && (moved || _sequence >= catchUp.Sequence)))
+            {
+                return;
+            }
+
+            for (var i = 0; i < catchUp.Messages.Length; i++)
+            {
+                if (catchUp.Timestamps[i] > _lastMessage)
                 {
-                    // Already in the roster and history. (Such events can also arrive after the
-                    // snapshot: the join's reply may overtake an observer call still on its way.)
-                    break;
+                    sink.Send(catchUp.Messages[i]);
+                    Volatile.Write(ref _lastMessage, catchUp.Timestamps[i]);
                 }
+            }
 
+            foreach (var frame in rosterChanges)
+            {
                 sink.Send(frame);
-                if (epoch == _snapshotEpoch && sequence == _snapshotSequence + 1)
-                {
-                    // A resumed join says, right before ready, whether it closed the client's gap.
-                    if (_resumed is not null)
-                    {
-                        sink.Send(_resumed);
-                    }
+            }
 
-                    sink.Send(ChatFrames.Ready);
-                    _stage = Stage.Live;
-                }
-
-                break;
-            case Stage.Live:
-                sink.Send(frame);
-                break;
+            _epoch = catchUp.Epoch;
+            _sequence = catchUp.Sequence;
+            if (_stage == Stage.AwaitingOwnJoined)
+            {
+                GoLive();
+            }
         }
+    }
+
+    /// <summary>Under the lock, after the snapshot: the batch's frames that the feed does not have yet.</summary>
+    private void Deliver(RoomEvents events)
+    {
+        for (var i = 0; i < events.Frames.Length; i++)
+        {
+            var sequence = events.FirstSequence + i;
+            if (events.Epoch == _epoch && sequence <= _sequence)
+            {
+                // Already in the roster and history, or in a catch-up. (Such events can also arrive
+                // after the snapshot: the join's reply may overtake an observer call still on its way.)
+                continue;
+            }
+
+            sink.Send(events.Frames[i]);
+            var own = _stage == Stage.AwaitingOwnJoined && events.Epoch == _epoch && sequence == _ownJoined;
+            _epoch = events.Epoch;
+            _sequence = sequence;
+            if (own)
+            {
+                GoLive();
+            }
+        }
+
+        if (events.LastMessageTimestamp > _lastMessage)
+        {
+            Volatile.Write(ref _lastMessage, events.LastMessageTimestamp);
+        }
+    }
+
+    private void GoLive()
+    {
+        // A resumed join says, right before ready, whether it closed the client's gap.
+        if (_resumed is not null)
+        {
+            sink.Send(_resumed);
+        }
+
+        sink.Send(ChatFrames.Ready);
+        _stage = Stage.Live;
     }
 }

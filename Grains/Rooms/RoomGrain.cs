@@ -25,6 +25,9 @@ public sealed partial class RoomGrain(
     IOptions<RoomOptions> options,
     ILogger<RoomGrain> logger) : Grain, IRoomGrain
 {
+    // What ReadUnlessInMemory answers when there is nothing to read; never changed.
+    private static readonly Task<List<StoredMessage>> NothingRead = Task.FromResult(new List<StoredMessage>());
+
     private readonly RoomOptions _options = options.Value;
     private readonly Dictionary<Guid, GatewayLink> _gateways = [];
     // The last HistoryLength relayed messages, oldest first, with their timestamps (for resumes).
@@ -70,6 +73,14 @@ public sealed partial class RoomGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.RoomDeactivated();
+
+        // Gateways that still follow this activation subscribe to the next one at once; what they have
+        // not received yet from this one they read from the log.
+        foreach (var link in _gateways.Values)
+        {
+            link.Observer?.OnActivationEnded(_epoch).Ignore();
+        }
+
         if (_messagesStored == 0)
         {
             return;
@@ -92,14 +103,13 @@ public sealed partial class RoomGrain(
     {
         // A resume that the history in memory cannot answer reads the log first. Everything after that
         // read happens in one turn, so the history, the roster and the joined event agree.
-        var fromLog = since is { } after && !HistoryHoldsAllAfter(after)
-            ? await messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None)
-            : null;
+        var fromLog = await ReadUnlessInMemory(since);
         byte[][] history;
         bool? resumed = null;
         if (since is { } from)
         {
-            (history, var closed) = HistoryAfter(from, fromLog);
+            var (messages, closed) = HistoryAfter(from, fromLog);
+            history = closed ? [.. messages.Select(m => m.Frame)] : LatestHistory();
             resumed = closed;
         }
         else
@@ -108,7 +118,7 @@ public sealed partial class RoomGrain(
         }
 
         var link = Touch(subscription);
-        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), history, resumed);
+        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), history, _lastRelayedTimestamp, resumed);
         var entry = new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name));
         if (link.Members.TryAdd(member.SessionId, entry))
         {
@@ -123,6 +133,22 @@ public sealed partial class RoomGrain(
         Broadcast(entry.JoinedFrame);
         LogMemberJoined(logger, member.Name, Room, _memberCount);
         return snapshot;
+    }
+
+    public async Task<RoomCatchUp> Rejoin(GatewaySubscription subscription, RoomMember[] members, long since)
+    {
+        // As in Join: after the log read, one turn, so the messages, the roster and the sequence agree.
+        var fromLog = await ReadUnlessInMemory(since);
+        var (messages, complete) = HistoryAfter(since, fromLog);
+        Relist(subscription, members);
+        LogGatewayRejoined(logger, subscription.GatewayId, Room, members.Length, messages.Count);
+        return new RoomCatchUp(
+            _epoch,
+            _sequence,
+            RosterFrames(),
+            [.. messages.Select(m => m.Timestamp)],
+            [.. messages.Select(m => m.Frame)],
+            complete);
     }
 
     public Task Leave(Guid gatewayId, long version, long sessionId)
@@ -187,13 +213,21 @@ public sealed partial class RoomGrain(
             return Task.FromResult(_epoch);
         }
 
-        // A renewal that a newer join or leave overtook may only add members, never remove them.
+        Relist(subscription, members);
+        return Task.FromResult(_epoch);
+    }
+
+    /// <summary>
+    /// Makes the gateway's members in this room those listed. Members this activation does not know
+    /// were announced by an earlier one (the clients already have them on their rosters), so they come
+    /// back silently. A list that a newer join or leave overtook may only add members, never remove them.
+    /// </summary>
+    private void Relist(GatewaySubscription subscription, RoomMember[] members)
+    {
         var current = !_gateways.TryGetValue(subscription.GatewayId, out var existing) || subscription.Version >= existing.Version;
         var link = Touch(subscription);
         foreach (var member in members)
         {
-            // Members this activation does not know were announced by an earlier activation; the
-            // clients already have them on their rosters, so they come back silently.
             if (link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name))))
             {
                 _memberCount++;
@@ -216,9 +250,17 @@ public sealed partial class RoomGrain(
                 }
             }
         }
-
-        return Task.FromResult(_epoch);
     }
+
+    /// <summary>
+    /// The log's messages after <paramref name="since"/>, or none when there is nothing to read: no
+    /// resume, or the history in memory holds them all. Not async on purpose: the caller awaits the
+    /// log itself, and its next turn is the one that uses the result.
+    /// </summary>
+    private Task<List<StoredMessage>> ReadUnlessInMemory(long? since) =>
+        since is { } after && !HistoryHoldsAllAfter(after)
+            ? messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None)
+            : NothingRead;
 
     private static byte[] Frame(StoredMessage message) =>
         ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey));
@@ -244,36 +286,36 @@ public sealed partial class RoomGrain(
         || (_history.TryPeek(out var oldest) && oldest.Timestamp <= after);
 
     /// <summary>
-    /// The relayed messages after <paramref name="after"/>: those read from the log, then those relayed
-    /// since from memory. False when there are more than the resume limit, or when more than the history
-    /// holds were relayed while the log was read: then the newest, as on a plain join.
+    /// The relayed messages after <paramref name="after"/>, oldest first: those read from the log, then
+    /// those relayed since from memory. Not complete when there are more than the resume limit, or when
+    /// more than the history holds were relayed while the log was read.
     /// </summary>
-    private (byte[][] History, bool Resumed) HistoryAfter(long after, List<StoredMessage>? fromLog)
+    private (List<(long Timestamp, byte[] Frame)> Messages, bool Complete) HistoryAfter(long after, List<StoredMessage> fromLog)
     {
-        var frames = new List<byte[]>();
+        var messages = new List<(long Timestamp, byte[] Frame)>();
         var last = after;
-        if (fromLog is not null)
+        if (fromLog.Count > 0)
         {
             if (fromLog.Count > _options.ResumeLimit)
             {
-                return (LatestHistory(), false);
+                return (messages, false);
             }
 
             foreach (var message in fromLog)
             {
                 if (message.Timestamp > _lastRelayedTimestamp)
                 {
-                    // Stored, not yet relayed: it reaches the new member as a live event.
+                    // Stored, not yet relayed: it reaches the members as a live event.
                     break;
                 }
 
-                frames.Add(Frame(message));
+                messages.Add((message.Timestamp, Frame(message)));
                 last = message.Timestamp;
             }
 
             if (_history.Count >= _options.HistoryLength && _history.TryPeek(out var oldest) && oldest.Timestamp > last && _lastRelayedTimestamp > last)
             {
-                return (LatestHistory(), false);
+                return (messages, false);
             }
         }
 
@@ -281,11 +323,11 @@ public sealed partial class RoomGrain(
         {
             if (timestamp > last)
             {
-                frames.Add(frame);
+                messages.Add((timestamp, frame));
             }
         }
 
-        return ([.. frames], true);
+        return (messages, true);
     }
 
     private GatewayLink Touch(GatewaySubscription subscription)
@@ -379,6 +421,9 @@ public sealed partial class RoomGrain(
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Gateway {GatewayId} stopped renewing its subscription to room {Room}; its {Members} members quit")]
     private static partial void LogGatewayLapsed(ILogger logger, Guid gatewayId, string room, int members);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Gateway {GatewayId} rejoined room {Room} with {Members} members; {Messages} messages to catch up")]
+    private static partial void LogGatewayRejoined(ILogger logger, Guid gatewayId, string room, int members, int messages);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not save the state of room {Room} on deactivation")]
     private static partial void LogStateNotSaved(ILogger logger, Exception exception, string room);

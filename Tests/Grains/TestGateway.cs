@@ -60,6 +60,19 @@ public sealed class RecordingObserver : IRoomObserver
         changed.TrySetResult();
     }
 
+    /// <summary>Activations that told this observer they were ending.</summary>
+    public List<long> EndedEpochs { get; } = [];
+
+    public Task OnActivationEnded(long epoch)
+    {
+        lock (_lock)
+        {
+            EndedEpochs.Add(epoch);
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>Waits until the events received so far satisfy <paramref name="condition"/>, and returns them.</summary>
     public async Task<IReadOnlyList<ReceivedEvent>> WaitUntilAsync(
         Func<IReadOnlyList<ReceivedEvent>, bool> condition,

@@ -1,0 +1,97 @@
+namespace Chat.Orleans.Gateway.Rooms;
+
+/// <summary>
+/// A room's members as this gateway's sessions know them: a count per name (names need not be unique),
+/// kept from the <c>joined</c> and <c>quit</c> events they were sent. After a room moved, it is compared
+/// with the roster the room reports, and the difference goes to the sessions as ordinary <c>joined</c>
+/// and <c>quit</c> frames. Not thread-safe: the subscription calls it under its delivery lock.
+/// </summary>
+public sealed class RoomRoster
+{
+    private readonly Dictionary<string, int> _counts = [];
+
+    /// <summary>Notes a roster event the sessions were sent; any other frame is ignored.</summary>
+    public void Apply(byte[] frame)
+    {
+        if (ChatFrames.TryReadRosterChange(frame, out var name, out var joined))
+        {
+            Add(name, joined ? 1 : -1);
+        }
+    }
+
+    /// <summary>
+    /// Makes this roster the room's <paramref name="roster"/> (its <c>joined</c> frames) and returns the
+    /// frames that tell the sessions so: <c>joined</c> for the members they lack, and, when
+    /// <paramref name="removals"/>, <c>quit</c> for those they have and the room does not. Without
+    /// removals, members the room does not list stay: a room that has just moved knows only the gateways
+    /// that have subscribed again so far.
+    /// </summary>
+    public List<byte[]> Reconcile(byte[][] roster, bool removals)
+    {
+        var target = new Dictionary<string, (int Count, byte[] Joined)>();
+        foreach (var frame in roster)
+        {
+            if (ChatFrames.TryReadRosterChange(frame, out var name, out _))
+            {
+                target[name] = target.TryGetValue(name, out var entry) ? (entry.Count + 1, frame) : (1, frame);
+            }
+        }
+
+        var changes = new List<byte[]>();
+        foreach (var (name, (count, joined)) in target)
+        {
+            for (var known = Count(name); known < count; known++)
+            {
+                changes.Add(joined);
+                Add(name, 1);
+            }
+        }
+
+        if (removals)
+        {
+            foreach (var (name, known) in _counts.ToArray())
+            {
+                var listed = target.TryGetValue(name, out var entry) ? entry.Count : 0;
+                if (known > listed)
+                {
+                    var quit = ChatFrames.Quit(name);
+                    for (var i = listed; i < known; i++)
+                    {
+                        changes.Add(quit);
+                    }
+
+                    Add(name, listed - known);
+                }
+            }
+        }
+
+        return changes;
+    }
+
+    /// <summary>Starts over from a join's snapshot roster.</summary>
+    public void Reset(byte[][] roster)
+    {
+        _counts.Clear();
+        foreach (var frame in roster)
+        {
+            Apply(frame);
+        }
+    }
+
+    /// <summary>How many members of that name the sessions know.</summary>
+    public int Count(string name) => _counts.TryGetValue(name, out var count) ? count : 0;
+
+    private void Add(string name, int delta)
+    {
+        // Never below zero: a quit for a name the sessions never had on their roster changes nothing.
+        var count = Count(name) + delta;
+        if (count <= 0)
+        {
+            _counts.Remove(name);
+        }
+        else
+        {
+            _counts[name] = count;
+        }
+    }
+}
