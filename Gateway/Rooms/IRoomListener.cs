@@ -18,8 +18,9 @@ public interface IRoomListener
     /// <summary>
     /// The room moved (<paramref name="moved"/>) or events were lost on the way: <paramref name="catchUp"/>
     /// holds the messages relayed meanwhile and <paramref name="rosterChanges"/> the <c>joined</c> and
-    /// <c>quit</c> frames that bring this gateway's sessions to the room's roster. A listener behind
-    /// that point sends the messages it lacks and the roster changes, and follows on from there.
+    /// <c>quit</c> frames that bring this gateway's sessions to the room's roster. Only listeners that
+    /// were past their snapshot when the catch-up began get it: each sends the messages it lacks and the
+    /// roster changes, and follows on from there.
     /// </summary>
     void OnCatchUp(RoomCatchUp catchUp, List<byte[]> rosterChanges, bool moved);
 

@@ -31,6 +31,7 @@ public sealed partial class RoomSubscription(
     private readonly RoomRoster _roster = new();
     private Stage _stage = Stage.Positioning;
     private List<RoomEvents>? _held;
+    private IRoomListener[] _behind = [];
 
     // The last event handed on: the room activation followed, and the event's number in it.
     private long _epoch;
@@ -230,18 +231,15 @@ public sealed partial class RoomSubscription(
             return;
         }
 
-        if (last <= _sequence)
-        {
-            // Already covered by a catch-up.
-            return;
-        }
-
-        for (var i = (int)(_sequence + 1 - events.FirstSequence); i < events.Frames.Length; i++)
+        // Events this subscription is already past (a catch-up covered them, or they come before the
+        // snapshot it started from) still go to the listeners: one that joined from an older snapshot
+        // needs them, and each listener skips what it has.
+        for (var i = (int)Math.Max(0, _sequence + 1 - events.FirstSequence); i < events.Frames.Length; i++)
         {
             _roster.Apply(events.Frames[i]);
         }
 
-        _sequence = last;
+        _sequence = Math.Max(_sequence, last);
         var listeners = Volatile.Read(ref _listeners);
         foreach (var listener in listeners)
         {
@@ -255,6 +253,10 @@ public sealed partial class RoomSubscription(
     private void StartCatchUp(bool moved)
     {
         _stage = Stage.CatchingUp;
+
+        // The listeners past their snapshot now know the room as this subscription does: the catch-up is
+        // theirs. A listener whose snapshot comes later has the room's own roster and history.
+        _behind = Array.FindAll(Volatile.Read(ref _listeners), listener => listener.LastMessageTimestamp is not null);
         if (moved)
         {
             LogRoomMoved(logger, Room);
@@ -270,9 +272,9 @@ public sealed partial class RoomSubscription(
         {
             try
             {
-                // The oldest point any listener stands at; each skips what it already has.
+                // The oldest point any listener behind stands at; each skips what it already has.
                 var since = long.MaxValue;
-                foreach (var listener in Volatile.Read(ref _listeners))
+                foreach (var listener in _behind)
                 {
                     since = Math.Min(since, listener.LastMessageTimestamp ?? long.MaxValue);
                 }
@@ -318,10 +320,16 @@ public sealed partial class RoomSubscription(
         }
 
         var rosterChanges = _roster.Reconcile(catchUp.Roster, removals: !moved);
-        foreach (var listener in Volatile.Read(ref _listeners))
+        var listeners = Volatile.Read(ref _listeners);
+        foreach (var listener in _behind)
         {
-            listener.OnCatchUp(catchUp, rosterChanges, moved);
+            if (Array.IndexOf(listeners, listener) >= 0)
+            {
+                listener.OnCatchUp(catchUp, rosterChanges, moved);
+            }
         }
+
+        _behind = [];
 
         LogCaughtUp(logger, Room, catchUp.Messages.Length, rosterChanges.Count);
         if (moved)
@@ -350,6 +358,7 @@ public sealed partial class RoomSubscription(
 
         _stage = Stage.Positioning;
         _held = null;
+        _behind = [];
     }
 
     /// <summary>Under the delivery lock: the held events, in order, as if they arrived now.</summary>

@@ -113,15 +113,15 @@ public sealed class RoomFeed(IFrameSink sink)
 
     /// <summary>
     /// What the session missed while the room moved or its events were lost: the messages newer than the
-    /// last one it has, then the roster changes. A feed already at that point (it joined the room's new
-    /// activation) or still waiting for its snapshot takes nothing. A session that was waiting for its
+    /// last one it has, then the roster changes. A feed that already follows the room's new activation
+    /// (it joined it) or is still waiting for its snapshot takes nothing. A session that was waiting for its
     /// own <c>joined</c> (lost with the old activation) is ready after it.
     /// </summary>
     public void OnCatchUp(RoomCatchUp catchUp, List<byte[]> rosterChanges, bool moved)
     {
         lock (_lock)
         {
-            if (_stage == Stage.AwaitingSnapshot || (_epoch == catchUp.Epoch && (moved || _sequence >= catchUp.Sequence)))
+            if (_stage == Stage.AwaitingSnapshot || (moved && _epoch == catchUp.Epoch))
             {
                 return;
             }
@@ -140,8 +140,8 @@ public sealed class RoomFeed(IFrameSink sink)
                 sink.Send(frame);
             }
 
+            _sequence = _epoch == catchUp.Epoch ? Math.Max(_sequence, catchUp.Sequence) : catchUp.Sequence;
             _epoch = catchUp.Epoch;
-            _sequence = catchUp.Sequence;
             if (_stage == Stage.AwaitingOwnJoined)
             {
                 GoLive();

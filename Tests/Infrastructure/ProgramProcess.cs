@@ -70,6 +70,18 @@ public sealed class ProgramProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGTERM, as a container runtime or a rolling upgrade stops a process: it shuts down gracefully.</summary>
+    public async Task TerminateAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString()])!;
+            await term.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();

@@ -5,15 +5,25 @@ public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly ProgramProcess _process;
 
-    private SiloProcess(ProgramProcess process) => _process = process;
+    private SiloProcess(ProgramProcess process, int siloPort)
+    {
+        _process = process;
+        SiloPort = siloPort;
+    }
 
-    public static SiloProcess Start(IDictionary<string, string?> settings) => new(ProgramProcess.Start("Silo", settings));
+    public static SiloProcess Start(IDictionary<string, string?> settings) =>
+        new(ProgramProcess.Start("Silo", settings), int.Parse(settings["Chat:Silo:SiloPort"]!));
+
+    /// <summary>The silo-to-silo port, which names the silo in the cluster's membership.</summary>
+    public int SiloPort { get; }
 
     public bool HasExited => _process.HasExited;
 
     public string Output => _process.Output;
 
     public Task KillAsync() => _process.KillAsync();
+
+    public Task TerminateAsync(TimeSpan timeout) => _process.TerminateAsync(timeout);
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using Orleans.Runtime;
+using Xunit.Abstractions;
+
+namespace Chat.Orleans.Tests.Faults;
+
+/// <summary>
+/// Silo processes that the tests kill, stop and add, two in-process gateways that stay, one PostgreSQL.
+/// Each test starts with two live silos.
+/// </summary>
+public sealed class MovingRoomsCluster : ChatCluster
+{
+    public List<SiloProcess> Silos { get; } = [];
+
+    public ChatGateway SecondGateway { get; private set; } = null!;
+
+    public override async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.StartNewAsync();
+        Silos.Add(StartSiloProcess());
+        Silos.Add(StartSiloProcess());
+        Gateway = await StartGatewayAsync();
+        SecondGateway = await StartGatewayAsync();
+    }
+
+    /// <summary>Starts or stops silos until <paramref name="count"/> are up and active in the cluster.</summary>
+    public async Task EnsureActiveSilosAsync(int count)
+    {
+        Silos.RemoveAll(silo => silo.HasExited);
+        while (Silos.Count < count)
+        {
+            Silos.Add(StartSiloProcess());
+        }
+
+        while (Silos.Count > count)
+        {
+            await Silos[^1].TerminateAsync(TimeSpan.FromSeconds(60));
+            Silos.RemoveAt(Silos.Count - 1);
+        }
+
+        var management = Client.GetGrain<IManagementGrain>(0);
+        await Poll.UntilAsync(async () => (await management.GetHosts(onlyActive: true)).Count == count, TimeSpan.FromSeconds(60));
+    }
+
+    protected override void ConfigureGateway(IDictionary<string, string?> settings)
+    {
+        // These tests are about moves, not the limiter.
+        settings["Chat:Gateway:RateLimitEnabled"] = "false";
+        settings["Chat:Gateway:SubscriptionRenewal"] = "00:00:01";
+    }
+}
+
+/// <summary>
+/// Continuity: when rooms move (their silo is killed or stopped) or a silo joins, members who never
+/// reconnect see at most a pause. No socket closes, no error frame, every stored message reaches every
+/// member once and in order, nothing is stored twice, and rosters end right (a member who left during
+/// the move is gone, the others announced once).
+/// </summary>
+public sealed class RoomMoveTests(MovingRoomsCluster cluster, ITestOutputHelper output) : IClassFixture<MovingRoomsCluster>
+{
+    private const int Rooms = 12;
+    private const int MembersPerGateway = 2;
+    private const int RoomsWithALeaver = 4;
+    private static readonly TimeSpan SendInterval = TimeSpan.FromMilliseconds(250);
+
+    [Fact]
+    public Task Killing_the_silo_with_the_most_rooms_closes_no_socket_and_loses_or_doubles_nothing() =>
+        RunAsync("SIGKILL", async silo => await silo!.KillAsync());
+
+    [Fact]
+    public Task Stopping_the_silo_with_the_most_rooms_closes_no_socket_and_loses_or_doubles_nothing() =>
+        RunAsync("SIGTERM", async silo => await silo!.TerminateAsync(TimeSpan.FromSeconds(60)));
+
+    [Fact]
+    public Task Adding_a_silo_closes_no_socket_and_loses_or_doubles_nothing() =>
+        RunAsync("silo added", async _ =>
+        {
+            cluster.Silos.Add(cluster.StartSiloProcess());
+            var management = cluster.Client.GetGrain<IManagementGrain>(0);
+            await Poll.UntilAsync(async () => (await management.GetHosts(onlyActive: true)).Count == 3, TimeSpan.FromSeconds(60));
+        });
+
+    private async Task RunAsync(string fault, Func<SiloProcess?, Task> act)
+    {
+        await cluster.EnsureActiveSilosAsync(2);
+        var clock = Stopwatch.StartNew();
+        var rooms = Enumerable.Range(0, Rooms).Select(i => $"move-{i}-{Guid.NewGuid():N}"[..20]).ToArray();
+
+        // Members on both gateways in every room, half of them sending ids (our page) and half not (the
+        // original client); in a few rooms one more member who leaves right after the fault.
+        var members = new List<SteadyMember>();
+        var leavers = new List<SteadyMember>();
+        for (var r = 0; r < Rooms; r++)
+        {
+            var gateways = new[] { cluster.Gateway, cluster.SecondGateway };
+            for (var g = 0; g < gateways.Length; g++)
+            {
+                for (var m = 0; m < MembersPerGateway; m++)
+                {
+                    members.Add(await SteadyMember.JoinAsync(gateways[g].WebSocketUri(rooms[r]), rooms[r], $"m{r}g{g}n{m}", ClientAddresses.New(), withIds: m == 0));
+                }
+            }
+
+            if (r < RoomsWithALeaver)
+            {
+                leavers.Add(await SteadyMember.JoinAsync(gateways[r % 2].WebSocketUri(rooms[r]), rooms[r], $"leaver{r}", ClientAddresses.New(), withIds: false));
+            }
+        }
+
+        foreach (var member in members.Concat(leavers))
+        {
+            member.StartReceiving(clock);
+        }
+
+        using var stopSending = new CancellationTokenSource();
+        var sending = members.Concat(leavers).Select(m => m.SendAsync(SendInterval, stopSending.Token)).ToList();
+
+        // Traffic in every room, seen by every member, before the fault.
+        await Poll.UntilAsync(() => members.All(m => m.Messages.Count >= 10), TimeSpan.FromSeconds(60));
+        var hosts = await RoomHostsAsync(rooms);
+        var victim = cluster.Silos.MaxBy(silo => hosts.Count(h => h.Value == silo.SiloPort));
+        var victimRooms = rooms.Where(room => hosts.GetValueOrDefault(room) == victim!.SiloPort).ToHashSet();
+
+        var faultAt = clock.Elapsed;
+        var faultWallClock = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await act(victim);
+        var actDone = clock.Elapsed;
+
+        // A member who leaves while its room is moving.
+        for (var i = 0; i < leavers.Count; i++)
+        {
+            await leavers[i].DisposeAsync();
+        }
+
+        // Chat goes on in every room: each member receives messages stored after the fault.
+        await Poll.UntilAsync(() => members.All(m => m.Messages.Count(x => x.Timestamp > faultWallClock) >= 10), TimeSpan.FromSeconds(60));
+        await stopSending.CancelAsync();
+        await Task.WhenAll(sending);
+
+        // Everything stored reaches everyone: wait until each member has its room's whole log.
+        var stored = new Dictionary<string, List<(long Timestamp, string Name, string Message)>>();
+        foreach (var room in rooms)
+        {
+            stored[room] = await cluster.Postgres.MessagesAsync(room);
+        }
+
+        await WaitOrReportAsync(() => members.All(m => m.Messages.Count >= stored[m.Room].Count), "every member received its room's log");
+
+        // Rosters: the live members of the room, each once; the leaver gone.
+        var names = members.GroupBy(m => m.Room).ToDictionary(g => g.Key, g => g.Select(m => m.Name).Order().ToList());
+        await WaitOrReportAsync(
+            () => members.All(m => m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room])),
+            "every roster equals the room's live members");
+
+        // Figures for the note: from the fault to the first message relayed after it, per room.
+        var firstRelays = rooms.ToDictionary(
+            room => room,
+            room => members.Where(m => m.Room == room).SelectMany(m => m.Messages).Where(x => x.Timestamp > faultWallClock).Min(x => x.At) - faultAt);
+        var moved = firstRelays.Where(r => victimRooms.Contains(r.Key)).Select(r => r.Value.TotalMilliseconds).Order().ToList();
+        var all = firstRelays.Values.Select(v => v.TotalMilliseconds).Order().ToList();
+        output.WriteLine(
+            $"{fault}: {victimRooms.Count} of {Rooms} rooms on the silo (fault took {(actDone - faultAt).TotalMilliseconds:F0} ms); " +
+            $"fault to first relayed message: all rooms p50 {Median(all):F0} ms, max {all.Max():F0} ms; " +
+            $"its rooms p50 {Median(moved):F0} ms, max {(moved.Count > 0 ? moved.Max() : 0):F0} ms; " +
+            $"{stored.Values.Sum(s => s.Count)} messages stored; sockets closed {members.Count(m => m.Closed)}; error frames {members.Sum(m => m.Errors.Count)}");
+
+        foreach (var member in members)
+        {
+            Assert.False(member.Closed, $"{member.Name}'s socket closed ({member.ClosedWith})");
+            Assert.Empty(member.Errors);
+
+            // Exactly its room's log: each stored message once, in order, and nothing else.
+            Assert.Equal(stored[member.Room], member.Messages.Select(x => (x.Timestamp, x.Name, x.Message)).ToList());
+
+            // Its roster: every live member once, the leaver gone.
+            Assert.Equal(names[member.Room], member.Roster.Keys.Order().ToList());
+            Assert.All(member.Roster.Values, count => Assert.Equal(1, count));
+        }
+
+        foreach (var room in rooms)
+        {
+            // Nothing stored twice, although posts in flight at the fault were sent again.
+            Assert.Equal(stored[room].Count, stored[room].Select(x => x.Message).Distinct().Count());
+        }
+
+        foreach (var member in members)
+        {
+            await member.DisposeAsync();
+        }
+    }
+
+    /// <summary>Which silo (by its port) hosts each of the rooms.</summary>
+    private async Task<Dictionary<string, int>> RoomHostsAsync(string[] rooms)
+    {
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        var statistics = await management.GetDetailedGrainStatistics();
+        var wanted = rooms.ToHashSet();
+        var hosts = new Dictionary<string, int>();
+        foreach (var statistic in statistics)
+        {
+            var key = statistic.GrainId.Key.ToString()!;
+            if (wanted.Contains(key))
+            {
+                hosts[key] = statistic.SiloAddress.Endpoint.Port;
+            }
+        }
+
+        return hosts;
+    }
+
+    private async Task WaitOrReportAsync(Func<bool> condition, string what)
+    {
+        try
+        {
+            await Poll.UntilAsync(condition, TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine($"Not met within 30 s: {what}");
+        }
+    }
+
+    private static double Median(List<double> sorted) => sorted.Count == 0 ? 0 : sorted[sorted.Count / 2];
+}

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+
+namespace Chat.Orleans.Tests.Infrastructure;
+
+/// <summary>
+/// A member that never reconnects: it joins once, sends at a steady pace, and records everything it
+/// receives (messages, roster, errors, a close). The continuity tests require that it never needs to.
+/// </summary>
+public sealed class SteadyMember : IAsyncDisposable
+{
+    private readonly TestChatClient _client;
+    private readonly Lock _lock = new();
+    private readonly List<(long Timestamp, string Name, string Message, TimeSpan At)> _messages = [];
+    private readonly Dictionary<string, int> _roster = [];
+    private readonly List<string> _errors = [];
+    private readonly bool _withIds;
+    private Task? _receiving;
+    private int _sent;
+    private volatile bool _left;
+
+    private SteadyMember(TestChatClient client, string room, string name, bool withIds)
+    {
+        _client = client;
+        Room = room;
+        Name = name;
+        _withIds = withIds;
+    }
+
+    public string Room { get; }
+
+    public string Name { get; }
+
+    /// <summary>The close status, once the server closed the socket (it must not).</summary>
+    public WebSocketCloseStatus? ClosedWith { get; private set; }
+
+    public bool Closed { get; private set; }
+
+    /// <summary>Messages this member sent (its socket accepted them).</summary>
+    public int Sent => _sent;
+
+    /// <summary>Joins; <paramref name="withIds"/> sends each message with an <c>id</c> (the page's way), else none (the original client's).</summary>
+    public static async Task<SteadyMember> JoinAsync(Uri endpoint, string room, string name, string address, bool withIds)
+    {
+        var client = await TestChatClient.ConnectAsync(endpoint, address);
+        var member = new SteadyMember(client, room, name, withIds);
+        foreach (var frame in await client.JoinAsync(name))
+        {
+            member.Record(frame, TimeSpan.Zero);
+        }
+
+        return member;
+    }
+
+    public List<(long Timestamp, string Name, string Message, TimeSpan At)> Messages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _messages];
+            }
+        }
+    }
+
+    public Dictionary<string, int> Roster
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new(_roster);
+            }
+        }
+    }
+
+    public List<string> Errors
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _errors];
+            }
+        }
+    }
+
+    /// <summary>Records frames until the socket closes.</summary>
+    public void StartReceiving(Stopwatch clock) => _receiving = ReceiveAsync(clock);
+
+    /// <summary>Sends one message every <paramref name="interval"/> until <paramref name="stop"/>.</summary>
+    public async Task SendAsync(TimeSpan interval, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var n = Interlocked.Increment(ref _sent);
+                var text = $"{Name} {n}";
+                await (_withIds ? _client.SendAsync(new { message = text, id = $"{Name}-{n}" }) : _client.SendAsync(new { message = text }));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception) when (_left || Closed)
+        {
+            // It left (the test closed its socket), or the server closed it, which the tests report.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _left = true;
+        await _client.DisposeAsync();
+        if (_receiving is not null)
+        {
+            await _receiving;
+        }
+    }
+
+    private async Task ReceiveAsync(Stopwatch clock)
+    {
+        try
+        {
+            while (true)
+            {
+                Record(await _client.NextAsync(Timeout.InfiniteTimeSpan), clock.Elapsed);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // The socket closed: by the test (dispose) or, which the tests report, by the server.
+            Closed = true;
+            ClosedWith = _client.Closed.IsCompleted ? await _client.Closed : null;
+        }
+    }
+
+    private void Record(System.Text.Json.JsonElement frame, TimeSpan at)
+    {
+        lock (_lock)
+        {
+            if (TestChatClient.Str(frame, "error") is { } error)
+            {
+                _errors.Add(error);
+            }
+            else if (TestChatClient.Str(frame, "joined") is { } joined)
+            {
+                _roster[joined] = _roster.GetValueOrDefault(joined) + 1;
+            }
+            else if (TestChatClient.Str(frame, "quit") is { } quit)
+            {
+                // A quit for a name not on the roster shows as a negative count, which the tests catch.
+                var count = _roster.GetValueOrDefault(quit) - 1;
+                if (count == 0)
+                {
+                    _roster.Remove(quit);
+                }
+                else
+                {
+                    _roster[quit] = count;
+                }
+            }
+            else if (frame.TryGetProperty("timestamp", out var timestamp))
+            {
+                _messages.Add((timestamp.GetInt64(), TestChatClient.Str(frame, "name")!, TestChatClient.Str(frame, "message")!, at));
+            }
+        }
+    }
+}
