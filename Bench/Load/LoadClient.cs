@@ -232,13 +232,8 @@ public sealed class LoadClient
         }
 
         _lastSequence[member] = (int)sequence;
-        var latency = (Stopwatch.GetTimestamp() - sentAt) * 1_000_000 / Stopwatch.Frequency;
-        if (latency > Volatile.Read(ref _room.MaxLatency))
-        {
-            Volatile.Write(ref _room.MaxLatency, latency);
-        }
-
-        _worker.OnDelivered((int)phase, latency);
+        var receivedAt = Stopwatch.GetTimestamp();
+        _worker.OnDelivered(_room, (int)phase, receivedAt, (receivedAt - sentAt) * 1_000_000 / Stopwatch.Frequency);
     }
 
     private static bool Read(ref ReadOnlySpan<byte> text, out long value)

@@ -18,6 +18,8 @@ public sealed record LoadPlan(
     bool Cold = false);
 
 /// <summary>One line a worker prints: after joining, after each send phase, or after the join measurement.</summary>
+/// <param name="WindowLatency">A send phase: the deliveries received within the window its command named.</param>
+/// <param name="RoomMaxMicroseconds">A send phase: each room's slowest delivery, in the order of the worker's rooms.</param>
 public sealed record WorkerReport(
     string Kind,
     int Connected = 0,
@@ -36,4 +38,7 @@ public sealed record WorkerReport(
     int SlowRooms = 0,
     long[][]? Latency = null,
     long MaxMicroseconds = 0,
-    string? FirstError = null);
+    string? FirstError = null,
+    long[][]? WindowLatency = null,
+    long WindowMaxMicroseconds = 0,
+    long[]? RoomMaxMicroseconds = null);

@@ -15,4 +15,24 @@ public sealed class LoadRoom(string name, int members)
 
     /// <summary>Members that got `ready` and are not closed; kept by the clients, read on every drain poll.</summary>
     public int Live;
+
+    /// <summary>
+    /// Raises <see cref="MaxLatency"/> to this delivery's latency if it is the slowest yet. Atomic: after a
+    /// silo failover a room's held messages reach all its members at once, on several threads, and a
+    /// plain read-then-write could put a smaller figure over the largest.
+    /// </summary>
+    public void RecordLatency(long microseconds)
+    {
+        var max = Volatile.Read(ref MaxLatency);
+        while (microseconds > max)
+        {
+            var seen = Interlocked.CompareExchange(ref MaxLatency, microseconds, max);
+            if (seen == max)
+            {
+                return;
+            }
+
+            max = seen;
+        }
+    }
 }

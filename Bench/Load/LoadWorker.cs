@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -6,8 +7,8 @@ using System.Text.Json;
 namespace Chat.Orleans.Bench.Load;
 
 /// <summary>
-/// A load worker process: connects its rooms' members, then obeys commands on stdin ("send RATE SECONDS",
-/// "exit") and prints one JSON report per step on stdout. All members of a room live in one worker, so
+/// A load worker process: connects its rooms' members, then obeys commands on stdin ("send RATE SECONDS
+/// [FROM TO]", "exit") and prints one JSON report per step on stdout. All members of a room live in one worker, so
 /// it can tell lost, duplicated and misordered deliveries without talking to the other workers.
 /// </summary>
 public sealed class LoadWorker
@@ -20,8 +21,14 @@ public sealed class LoadWorker
     private readonly LoadPlan _plan;
     private readonly LoadRoom[] _rooms;
     private readonly LatencyHistogram _latency = new();
+
+    // Deliveries received between two instants of the phase that the suite names (Stopwatch timestamps,
+    // the monotonic clock every process shares): e.g. the 10 s after it kills a silo.
+    private readonly LatencyHistogram _windowLatency = new();
     private readonly HttpMessageInvoker _invoker;
     private volatile int _phase = -1;
+    private long _windowFrom;
+    private long _windowTo;
     private long _delivered;
     private long _duplicates;
     private long _outOfOrder;
@@ -69,9 +76,10 @@ public sealed class LoadWorker
         while (Console.ReadLine() is { } command)
         {
             var words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (words is ["send", var rate, var seconds])
+            if (words is ["send", var rate, var seconds, .. var window] && window.Length is 0 or 2)
             {
-                Report(await worker.RunPhaseAsync(double.Parse(rate, System.Globalization.CultureInfo.InvariantCulture), double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)));
+                var (from, to) = window is [var first, var last] ? (long.Parse(first, CultureInfo.InvariantCulture), long.Parse(last, CultureInfo.InvariantCulture)) : (0L, 0L);
+                Report(await worker.RunPhaseAsync(double.Parse(rate, CultureInfo.InvariantCulture), double.Parse(seconds, CultureInfo.InvariantCulture), from, to));
             }
             else
             {
@@ -83,12 +91,20 @@ public sealed class LoadWorker
         return 0;
     }
 
-    public void OnDelivered(int phase, long microseconds)
+    /// <param name="receivedAt">Stopwatch timestamp of the receipt, for the window.</param>
+    public void OnDelivered(LoadRoom room, int phase, long receivedAt, long microseconds)
     {
-        if (phase == _phase)
+        if (phase != _phase)
         {
-            Interlocked.Increment(ref _delivered);
-            _latency.Record(microseconds);
+            return;
+        }
+
+        Interlocked.Increment(ref _delivered);
+        _latency.Record(microseconds);
+        room.RecordLatency(microseconds);
+        if (receivedAt >= _windowFrom && receivedAt < _windowTo)
+        {
+            _windowLatency.Record(microseconds);
         }
     }
 
@@ -163,9 +179,10 @@ public sealed class LoadWorker
 
     /// <summary>
     /// Every member sends at `rate` messages/s, spread evenly over time, for `seconds`; then waits (at most
-    /// a few seconds) for the deliveries still in flight.
+    /// a few seconds) for the deliveries still in flight. Deliveries received from <paramref name="windowFrom"/>
+    /// up to <paramref name="windowTo"/> (Stopwatch timestamps; 0 and 0: none) are also counted apart.
     /// </summary>
-    private async Task<WorkerReport> RunPhaseAsync(double rate, double seconds)
+    private async Task<WorkerReport> RunPhaseAsync(double rate, double seconds, long windowFrom, long windowTo)
     {
         var clients = _rooms.SelectMany(room => room.Members).OfType<LoadClient>().Where(client => client.IsReady && !client.IsClosed).ToArray();
         foreach (var room in _rooms)
@@ -176,6 +193,9 @@ public sealed class LoadWorker
         }
 
         _latency.Reset();
+        _windowLatency.Reset();
+        _windowFrom = windowFrom;
+        _windowTo = windowTo;
         Interlocked.Exchange(ref _delivered, 0);
         var duplicatesBefore = Interlocked.Read(ref _duplicates);
         var outOfOrderBefore = Interlocked.Read(ref _outOfOrder);
@@ -248,7 +268,10 @@ public sealed class LoadWorker
             SlowRooms: _rooms.Count(room => room.MaxLatency > 100_000),
             Latency: _latency.ToSparse(),
             MaxMicroseconds: _latency.MaxMicroseconds,
-            FirstError: _firstError);
+            FirstError: _firstError,
+            WindowLatency: _windowLatency.ToSparse(),
+            WindowMaxMicroseconds: _windowLatency.MaxMicroseconds,
+            RoomMaxMicroseconds: [.. _rooms.Select(room => Interlocked.Read(ref room.MaxLatency))]);
     }
 
     /// <summary>

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Chat.Orleans.Bench.Suite;
 
 /// <summary>
-/// The benchmark suite: starts PostgreSQL (durable settings), the chat (one silo, gateways as needed) and
+/// The benchmark suite: starts PostgreSQL (durable settings), the chat (one silo, a second for the failover, gateways as needed) and
 /// the floor, then runs the chosen scenarios in order, each on both side by side, and writes results.jsonl
 /// and report.md. What each scenario runs is in <see cref="Scenarios"/>, how a row is measured in
 /// <see cref="Measurements"/>, the files in <see cref="ResultLog"/>.
@@ -51,8 +51,11 @@ public static class BenchSuite
                 ("join", scenarios.JoinAsync),
                 ("durability", scenarios.DurabilityAsync),
 
-                // Last: a hundred thousand sockets leave a lot to clean up.
+                // Near the end: a hundred thousand sockets leave a lot to clean up.
                 ("100k", scenarios.HundredThousandAsync),
+
+                // Last: it adds a silo and kills one of the two, so the chat ends on another silo than it began.
+                ("failover", scenarios.FailoverAsync),
             ];
 
         // Not part of the suite: one steady load on the chat alone, long enough to attach a profiler.

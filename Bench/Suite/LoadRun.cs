@@ -53,12 +53,18 @@ public sealed class LoadRun : IAsyncDisposable
     }
 
     /// <summary>Runs one phase on all workers; the processes' CPU is read around it.</summary>
-    public async Task<Aggregate> SendAsync(double ratePerClient, double seconds, IEnumerable<MeasuredProcess> alsoMeasured)
+    /// <param name="window">Stopwatch timestamps: deliveries received between them also go to <see cref="Aggregate.WindowLatency"/>.</param>
+    public async Task<Aggregate> SendAsync(double ratePerClient, double seconds, IEnumerable<MeasuredProcess> alsoMeasured, (long From, long To)? window = null)
     {
         var measured = _target.Processes.Concat(Workers).Concat(alsoMeasured).ToArray();
         var cpuBefore = measured.Select(process => process.CpuSeconds()).ToArray();
         var started = Stopwatch.GetTimestamp();
         var command = string.Create(CultureInfo.InvariantCulture, $"send {ratePerClient} {seconds}");
+        if (window is var (from, to))
+        {
+            command += string.Create(CultureInfo.InvariantCulture, $" {from} {to}");
+        }
+
         await Task.WhenAll(_workers.Select(worker => worker.WriteLineAsync(command)));
         var result = Aggregate.Of(await Task.WhenAll(_workers.Select(worker => ReadReportAsync(worker, TimeSpan.FromSeconds(seconds + 60)))));
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -105,6 +111,9 @@ public sealed class Aggregate
 
     public required LatencyHistogram Latency { get; init; }
 
+    /// <summary>The deliveries received within the window the phase's command named (empty without one).</summary>
+    public required LatencyHistogram WindowLatency { get; init; }
+
     public Dictionary<string, double> CpuPercent { get; set; } = [];
 
     public double CpuSecondsTotal { get; set; }
@@ -141,15 +150,20 @@ public sealed class Aggregate
 
     public string? FirstError => Reports.Select(report => report.FirstError).FirstOrDefault(error => error is not null);
 
+    /// <summary>Each room's slowest delivery of the phase, in µs, all workers' rooms together.</summary>
+    public long[] RoomMaxMicroseconds => [.. Reports.SelectMany(report => report.RoomMaxMicroseconds ?? [])];
+
     public static Aggregate Of(IEnumerable<WorkerReport> reports)
     {
         var all = reports.ToArray();
         var latency = new LatencyHistogram();
+        var window = new LatencyHistogram();
         foreach (var report in all)
         {
             latency.Add(report.Latency ?? [], report.MaxMicroseconds);
+            window.Add(report.WindowLatency ?? [], report.WindowMaxMicroseconds);
         }
 
-        return new Aggregate { Reports = all, Latency = latency };
+        return new Aggregate { Reports = all, Latency = latency, WindowLatency = window };
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Chat.Orleans.Bench.Load;
@@ -46,8 +47,80 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
 
         var stored = target == chat ? await StoreCountersAsync() : default;
         var phase = await run.SendAsync(rate, seconds, []);
+        var row = PhaseRow(target, run, phase, rooms, members, rate, seconds);
+        if (target == chat)
+        {
+            var after = await StoreCountersAsync();
+            var messages = after.Messages - stored.Messages;
+            row["stored_s"] = messages / seconds;
+            row["round_trips_per_msg"] = messages == 0 ? 0 : (after.RoundTrips - stored.RoundTrips) / messages;
+        }
+
+        if (run.Joined.Failed + run.Joined.Refused > 0 || phase.FirstError is not null)
+        {
+            row["first_error"] = phase.FirstError ?? run.Joined.FirstError;
+        }
+
+        return row;
+    }
+
+    /// <summary>
+    /// A send phase on a cluster of two silos, one of which is killed (SIGKILL) <paramref name="killAfter"/>
+    /// into it: what the members lost, the latency of the deliveries in the <paramref name="window"/> after
+    /// the kill, and how long each room took to come back. The other silo runs the chat alone afterwards.
+    /// </summary>
+    public async Task<Row> FailoverAsync(int rooms, int members, double rate, double seconds, TimeSpan killAfter, TimeSpan window)
+    {
+        await chat.AddSiloAsync();
+
+        // The rooms stay where their first join placed them (activation-count placement spreads them over
+        // both silos). Counted as the growth of each silo's active rooms, as a few rooms of earlier
+        // scenarios may still be active for their subscription lease.
+        var before = await RoomsPerSiloAsync();
+        await using var run = await StartRunAsync(chat, "f", rooms, members);
+        await run.SendAsync(rate / 2, WarmUpSeconds, []);
+        var held = (await RoomsPerSiloAsync()).Zip(before, (after, earlier) => after - earlier).ToArray();
+
+        // The silo holding more rooms goes (the first on a tie), so that more of them have to move.
+        var victim = Array.IndexOf(held, held.Max());
+        var killed = chat.Silos[victim];
+        var started = Stopwatch.GetTimestamp();
+        var killAt = started + (long)(killAfter.TotalSeconds * Stopwatch.Frequency);
+        var sending = run.SendAsync(rate, seconds, [], (killAt, killAt + (long)(window.TotalSeconds * Stopwatch.Frequency)));
+        var wait = killAfter - Stopwatch.GetElapsedTime(started);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        var killedAt = await chat.KillSiloAsync(killed);
+        var phase = await sending;
+
+        var row = PhaseRow(chat, run, phase, rooms, members, rate, seconds);
+        var recoveries = phase.RoomMaxMicroseconds.Order().ToArray();
+        row["kill_at_s"] = Stopwatch.GetElapsedTime(started, killedAt).TotalSeconds;
+        row["killed"] = killed.Name;
+        row["killed_rooms"] = (int)held[victim];
+        row["surviving_rooms"] = (int)(held.Sum() - held[victim]);
+        row["p99_after_kill_ms"] = phase.WindowLatency.PercentileMilliseconds(99);
+        row["max_after_kill_ms"] = phase.WindowLatency.MaxMicroseconds / 1000.0;
+        row["recovery_p50_ms"] = recoveries.Length == 0 ? 0 : recoveries[(recoveries.Length - 1) / 2] / 1000.0;
+        row["recovery_max_ms"] = recoveries.Length == 0 ? 0 : recoveries[^1] / 1000.0;
+        if (phase.FirstError is not null)
+        {
+            row["first_error"] = phase.FirstError;
+        }
+
+        // What the gateways and silos said about it (the killed silo's last lines too).
+        File.WriteAllText(Path.Combine(log.Directory, "warnings-failover.txt"), chat.Warnings);
+        return row;
+    }
+
+    /// <summary>The columns every send phase has: the load, its latency, what was lost, and what it cost.</summary>
+    private static Row PhaseRow(IBenchTarget target, LoadRun run, Aggregate phase, int rooms, int members, double rate, double seconds)
+    {
         var deliveries = phase.Delivered / seconds;
-        var row = new Row
+        return new Row
         {
             ["target"] = target.Name,
             ["rooms"] = rooms,
@@ -71,20 +144,6 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
             ["cpu"] = phase.CpuPercent,
             ["server_cpu_us_per_delivery"] = ServerCpuSeconds(phase) * 1e6 / Math.Max(1, phase.Delivered),
         };
-        if (target == chat)
-        {
-            var after = await StoreCountersAsync();
-            var messages = after.Messages - stored.Messages;
-            row["stored_s"] = messages / seconds;
-            row["round_trips_per_msg"] = messages == 0 ? 0 : (after.RoundTrips - stored.RoundTrips) / messages;
-        }
-
-        if (run.Joined.Failed + run.Joined.Refused > 0 || phase.FirstError is not null)
-        {
-            row["first_error"] = phase.FirstError ?? run.Joined.FirstError;
-        }
-
-        return row;
     }
 
     /// <summary>Joins to rooms holding <paramref name="history"/> messages each, timed from the name sent to ready received.</summary>
@@ -159,11 +218,14 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
         return row;
     }
 
+    private async Task<double[]> RoomsPerSiloAsync() =>
+        await Task.WhenAll(chat.Silos.Select(silo => Ports.ScrapeAsync(silo.Metrics, "chat_rooms_active")));
+
     private static double ServerCpuSeconds(Aggregate phase) =>
         phase.CpuPercent.Where(entry => entry.Key != "generator").Sum(entry => entry.Value) / 100 * phase.Seconds;
 
     private async Task<(double Messages, double RoundTrips)> StoreCountersAsync() =>
-        (await Ports.ScrapeAsync(chat.SiloMetrics, "chat_messages_stored_total"), await Ports.ScrapeAsync(chat.SiloMetrics, "chat_store_batch_size_count"));
+        (await chat.ScrapeSilosAsync("chat_messages_stored_total"), await chat.ScrapeSilosAsync("chat_store_batch_size_count"));
 
     private string Prefix(string code, IBenchTarget target) => $"{code}{_run}{target.Name[0]}-";
 }

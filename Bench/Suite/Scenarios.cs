@@ -160,6 +160,29 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
         log.Target("100 000 joined sockets across gateway processes", (int)chatRow["joined"]! == 100_000 && (long)chatRow["lost"]! == 0);
     }
 
+    /// <summary>
+    /// One of two silos killed (SIGKILL) while 200 rooms chat, the chat alone (the floor has no silos):
+    /// nothing may be lost or doubled, and every room should be back within 3 s.
+    /// </summary>
+    public async Task FailoverAsync()
+    {
+        var row = await measurements.FailoverAsync(rooms: 200, members: 10, rate: 0.5, seconds: 20, killAfter: TimeSpan.FromSeconds(6), window: TimeSpan.FromSeconds(10));
+        log.Write("failover", "Failover: 200 rooms × 10 members on two silos, 0.5 msg/s each, 20 s measured after 3 s of warm-up; one silo killed (SIGKILL) 6 s in", [row],
+        [
+            "kill_at_s: when the kill was sent, from the start of the phase. killed: the silo killed, the one holding more of the rooms, the first on a tie (killed_rooms; " +
+            "surviving_rooms on the other, counted from each silo's chat_rooms_active after the warm-up). p99_after_kill_ms, max_after_kill_ms: " +
+            "the deliveries received in the 10 s from the kill (p99_ms is the whole phase). recovery_p50_ms, recovery_max_ms: each room's slowest " +
+            "delivery of the phase (a message sent just after the kill waits until its room is reachable again), as median and maximum over the rooms. " +
+            "rejected: error frames (a post the gateway gave up on); closed: sockets the server closed; the load clients do not reconnect. " +
+            "The other silo runs the chat alone afterwards.",
+        ]);
+        var lost = (long)row["lost"]!;
+        var dup = (long)row["dup"]!;
+        log.Check(lost == 0 && dup == 0, "failover: nothing lost or duplicated when a silo is killed");
+        log.Target("failover: 0 lost, 0 duplicated, 0 error frames, 0 sockets closed, max recovery ≤ 3 s",
+            lost == 0 && dup == 0 && (long)row["rejected"]! == 0 && (long)row["closed"]! == 0 && (double)row["recovery_max_ms"]! <= 3000);
+    }
+
     /// <summary>One steady load on one target, shaped by BENCH_PROFILE_* variables, long enough to attach a profiler.</summary>
     public async Task ProfileAsync()
     {

@@ -34,9 +34,10 @@ public sealed class Repository(string root)
 }
 
 /// <summary>A process the suite measures: its name in the reports, and its pids (PostgreSQL is a tree).</summary>
-public sealed record MeasuredProcess(string Role, Func<IEnumerable<int>> Pids)
+/// <param name="Cpu">Its CPU seconds when not read from the pids: for a process the suite may kill during a phase.</param>
+public sealed record MeasuredProcess(string Role, Func<IEnumerable<int>> Pids, Func<double>? Cpu = null)
 {
-    public double CpuSeconds() => Pids().Sum(ProcStat.CpuSeconds);
+    public double CpuSeconds() => Cpu is null ? Pids().Sum(ProcStat.CpuSeconds) : Cpu();
 
     public long ResidentBytes() => Pids().Sum(ProcStat.ResidentBytes);
 }
@@ -156,15 +157,28 @@ public sealed class FloorTarget(Repository repository) : IBenchTarget, IAsyncDis
     }
 }
 
-/// <summary>The chat: a private PostgreSQL (fsync on), one silo, and as many gateways as the sockets need.</summary>
+/// <summary>One silo process of the chat, and its HTTP address (health, metrics).</summary>
+public sealed record ChatSilo(BenchProcess Process, string Http)
+{
+    public string Name => Process.Name;
+
+    public string Metrics => $"{Http}/metrics";
+}
+
+/// <summary>
+/// The chat: a private PostgreSQL (fsync on), one silo (a second one for the failover), and as many
+/// gateways as the sockets need.
+/// </summary>
 public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
 {
     private readonly Repository _repository;
     private readonly string _dataDirectory;
     private readonly Dictionary<string, string> _environment;
     private readonly List<(BenchProcess Process, string Endpoint, string Http)> _gateways = [];
-    private BenchProcess? _silo;
-    private string _siloHttp = "";
+
+    // The silos in the cluster, and those the suite killed (kept for their warnings, disposed at the end).
+    private readonly List<ChatSilo> _silos = [];
+    private readonly List<ChatSilo> _killed = [];
     private int _postmasterPid;
 
     private ChatTarget(Repository repository, string dataDirectory, string connectionString)
@@ -190,17 +204,19 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
 
     public string Name => "chat";
 
-    public string SiloMetrics => $"{_siloHttp}/metrics";
+    /// <summary>The silos in the cluster, in the order they started.</summary>
+    public IReadOnlyList<ChatSilo> Silos => _silos;
 
-    /// <summary>The last warnings of the silo and the gateways, for a scenario that saw failures.</summary>
-    public string Warnings => string.Join(Environment.NewLine, new[] { _silo! }.Concat(_gateways.Select(gateway => gateway.Process))
+    /// <summary>The last warnings of every silo (killed ones too) and the gateways, for a scenario that saw failures.</summary>
+    public string Warnings => string.Join(Environment.NewLine, _silos.Concat(_killed).Select(silo => silo.Process).Concat(_gateways.Select(gateway => gateway.Process))
         .Select(process => $"{process.Name}: {process.Errors}"));
 
     public IReadOnlyList<string> Endpoints => [.. _gateways.Select(gateway => gateway.Endpoint)];
 
+    /// <summary>All silos under one role; a silo killed during a phase counts with the CPU it had used until then.</summary>
     public IEnumerable<MeasuredProcess> Processes =>
     [
-        new("silo", () => [_silo!.Id]),
+        .. _silos.Select(silo => new MeasuredProcess("silo", () => [silo.Process.Id], silo.Process.CpuSeconds)),
         .. _gateways.Select(gateway => new MeasuredProcess("gateway", () => [gateway.Process.Id])),
         new("postgres", () => ProcStat.Tree(_postmasterPid)),
     ];
@@ -223,19 +239,53 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             _postmasterPid = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture),
         };
 
-        (target._silo, target._siloHttp) = await Ports.StartServerAsync(
-            "silo",
-            repository,
+        await target.AddSiloAsync();
+        return target;
+    }
+
+    /// <summary>
+    /// Starts one more silo with the same settings and its own ports; returns once it is active in the
+    /// cluster. Its /readyz answers only after the host has started, and the silo's host finishes starting
+    /// only once the silo has joined the membership as active.
+    /// </summary>
+    public async Task<ChatSilo> AddSiloAsync()
+    {
+        var (process, http) = await Ports.StartServerAsync(
+            $"silo-{_silos.Count + _killed.Count}",
+            _repository,
             "Silo",
             [],
-            new Dictionary<string, string>(target._environment)
+            new Dictionary<string, string>(_environment)
             {
                 ["Chat__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
                 ["Chat__Silo__ClientPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
             },
             "/readyz");
-        return target;
+        var silo = new ChatSilo(process, http);
+        _silos.Add(silo);
+        return silo;
     }
+
+    /// <summary>
+    /// Kills a silo (SIGKILL, no shutdown: its rooms are not deactivated, its membership entry stays until
+    /// the others declare it dead) and returns the Stopwatch timestamp of the kill. The others carry on.
+    /// </summary>
+    public async Task<long> KillSiloAsync(ChatSilo silo)
+    {
+        // Taken before the call: killing a tree first stops the process (SIGSTOP), then reads every
+        // process in /proc to find its children, and only then sends SIGKILL.
+        var killedAt = Stopwatch.GetTimestamp();
+        silo.Process.Kill();
+        _silos.Remove(silo);
+        _killed.Add(silo);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await silo.Process.WaitForExitAsync(timeout.Token);
+        return killedAt;
+    }
+
+    /// <summary>The sum of one metric over the silos in the cluster (each silo counts its own rooms and writes).</summary>
+    public async Task<double> ScrapeSilosAsync(string metric) =>
+        (await Task.WhenAll(_silos.Select(silo => Ports.ScrapeAsync(silo.Metrics, metric)))).Sum();
 
     public async Task EnsureServersAsync(int count)
     {
@@ -265,7 +315,7 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
         var still = 0;
         while (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
         {
-            var now = await Ports.ScrapeAsync(SiloMetrics, "chat_rooms_active");
+            var now = await ScrapeSilosAsync("chat_rooms_active");
             still = now == active ? still + 1 : 0;
             active = now;
             if (active == 0 || still >= 4)
@@ -284,9 +334,9 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             await process.DisposeAsync();
         }
 
-        if (_silo is not null)
+        foreach (var silo in _silos.Concat(_killed))
         {
-            await _silo.DisposeAsync();
+            await silo.Process.DisposeAsync();
         }
 
         using var stop = Process.Start(new ProcessStartInfo("bash", [Path.Combine(_repository.Root, "scripts", "postgres.sh"), "stop", _dataDirectory]))!;
