@@ -69,7 +69,7 @@ public sealed class RoomFeedTests
     [Fact]
     public void A_resumed_join_says_so_right_before_ready()
     {
-        _feed.OnSnapshot(new RoomSnapshot(Epoch, 2, [], [Message("missed", 2)], Resumed: true));
+        _feed.OnSnapshot(new RoomSnapshot(Epoch, 2, [], [Message("missed", 2)], LastRelayed: 2, Resumed: true));
         _feed.OnEvents(Events(3, Joined("me")));
 
         Assert.Equal([Text(Message("missed", 2)), Text(Joined("me")), """{"resumed":true}""", """{"ready":true}"""], _client.Frames);
@@ -84,6 +84,64 @@ public sealed class RoomFeedTests
         Assert.Empty(_client.Frames);
         Assert.False(_feed.IsLive);
     }
+
+    [Fact]
+    public void A_catch_up_sends_the_messages_the_session_lacks_then_the_roster_changes_then_carries_on()
+    {
+        // Live, with messages up to timestamp 20 (event 3).
+        _feed.OnSnapshot(new RoomSnapshot(Epoch, 1, [], [Message("old", 10)], LastRelayed: 10));
+        _feed.OnEvents(Events(2, Joined("me")));
+        _feed.OnEvents(new RoomEvents(Epoch, 3, [Message("seen", 20)], 20));
+        var before = _client.Frames.Count;
+
+        // The room moved: the new activation (event 5 and on) had 20, 30 and 40 relayed; bob left meanwhile.
+        _feed.OnCatchUp(CatchUp(NewEpoch, 5, (20, "seen"), (30, "missed 1"), (40, "missed 2")), [ChatFrames.Quit("bob")], moved: true);
+
+        // Then the held live events: 5 is already covered, 6 is new.
+        _feed.OnEvents(new RoomEvents(NewEpoch, 5, [Message("missed 2", 40)], 40));
+        _feed.OnEvents(new RoomEvents(NewEpoch, 6, [Message("live", 50)], 50));
+
+        Assert.Equal([Text(Message("missed 1", 30)), Text(Message("missed 2", 40)), """{"quit":"bob"}""", Text(Message("live", 50))], _client.Frames.Skip(before));
+        Assert.Equal(50, _feed.LastMessageTimestamp);
+    }
+
+    [Fact]
+    public void A_session_whose_own_joined_was_lost_with_the_old_activation_is_ready_after_the_catch_up()
+    {
+        _feed.OnSnapshot(new RoomSnapshot(Epoch, 4, [], [], LastRelayed: 0));
+        Assert.False(_feed.IsLive);
+
+        _feed.OnCatchUp(CatchUp(NewEpoch, 2, (5, "during the move")), [Joined("me")], moved: true);
+
+        Assert.Equal([Text(Message("during the move", 5)), Text(Joined("me")), """{"ready":true}"""], _client.Frames);
+        Assert.True(_feed.IsLive);
+    }
+
+    [Fact]
+    public void A_session_that_joined_the_new_activation_takes_nothing_from_a_catch_up_after_the_move()
+    {
+        _feed.OnSnapshot(new RoomSnapshot(NewEpoch, 7, [Joined("ann")], [Message("history", 5)], LastRelayed: 5));
+        _feed.OnEvents(new RoomEvents(NewEpoch, 8, [Joined("me")], 0));
+        var before = _client.Frames.Count;
+
+        _feed.OnCatchUp(CatchUp(NewEpoch, 9, (5, "history")), [Joined("ann")], moved: true);
+
+        Assert.Equal(before, _client.Frames.Count);
+    }
+
+    [Fact]
+    public void A_session_still_waiting_for_its_snapshot_takes_nothing_from_a_catch_up()
+    {
+        _feed.OnCatchUp(CatchUp(Epoch, 3, (5, "x")), [Joined("ann")], moved: false);
+
+        Assert.Empty(_client.Frames);
+        Assert.Null(_feed.LastMessageTimestamp);
+    }
+
+    private const long NewEpoch = 43;
+
+    private static RoomCatchUp CatchUp(long epoch, long sequence, params (long Timestamp, string Text)[] messages) =>
+        new(epoch, sequence, [], [.. messages.Select(m => m.Timestamp)], [.. messages.Select(m => Message(m.Text, m.Timestamp))], Complete: true);
 
     private static RoomEvents Events(long firstSequence, params byte[][] frames) => new(Epoch, firstSequence, frames, 0);
 

@@ -121,6 +121,7 @@ public sealed class RoomMoveTests(MovingRoomsCluster cluster, ITestOutputHelper 
         var victim = cluster.Silos.MaxBy(silo => hosts.Count(h => h.Value == silo.SiloPort));
         var victimRooms = rooms.Where(room => hosts.GetValueOrDefault(room) == victim!.SiloPort).ToHashSet();
 
+        var deadBefore = await DeadSilosAsync();
         var faultAt = clock.Elapsed;
         var faultWallClock = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await act(victim);
@@ -164,6 +165,11 @@ public sealed class RoomMoveTests(MovingRoomsCluster cluster, ITestOutputHelper 
             $"its rooms p50 {Median(moved):F0} ms, max {(moved.Count > 0 ? moved.Max() : 0):F0} ms; " +
             $"{stored.Values.Sum(s => s.Count)} messages stored; sockets closed {members.Count(m => m.Closed)}; error frames {members.Sum(m => m.Errors.Count)}");
 
+        // No false death: the only silo declared dead is the one stopped (none when one was added).
+        var newlyDead = (await DeadSilosAsync()).Except(deadBefore).ToList();
+        output.WriteLine($"{fault}: silos declared dead: {(newlyDead.Count == 0 ? "none" : string.Join(", ", newlyDead))}");
+        Assert.Equal(fault == "silo added" ? [] : [victim!.SiloPort], newlyDead);
+
         foreach (var member in members)
         {
             Assert.False(member.Closed, $"{member.Name}'s socket closed ({member.ClosedWith})");
@@ -206,6 +212,13 @@ public sealed class RoomMoveTests(MovingRoomsCluster cluster, ITestOutputHelper 
         }
 
         return hosts;
+    }
+
+    /// <summary>The silos (by port) the cluster's membership holds for dead.</summary>
+    private async Task<List<int>> DeadSilosAsync()
+    {
+        var hosts = await cluster.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false);
+        return [.. hosts.Where(host => host.Value == SiloStatus.Dead).Select(host => host.Key.Endpoint.Port)];
     }
 
     private async Task WaitOrReportAsync(Func<bool> condition, string what)

@@ -12,7 +12,7 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     public static SiloProcess Start(IDictionary<string, string?> settings) =>
-        new(ProgramProcess.Start("Silo", settings), int.Parse(settings["Chat:Silo:SiloPort"]!));
+        new(ProgramProcess.Start("Silo", settings), int.Parse((settings.TryGetValue("Chat:Silo:SiloPort", out var port) ? port : settings["Chat__Silo__SiloPort"])!));
 
     /// <summary>The silo-to-silo port, which names the silo in the cluster's membership.</summary>
     public int SiloPort { get; }
