@@ -22,16 +22,22 @@ public sealed class LatencyHistogram
         }
 
         Interlocked.Increment(ref _counts[IndexOf(microseconds)]);
-        var max = Volatile.Read(ref _max);
-        while (microseconds > max)
+        RaiseTo(ref _max, microseconds);
+    }
+
+    /// <summary>Raises <paramref name="target"/> to <paramref name="value"/> if that is larger, atomically (recorders run on many threads).</summary>
+    public static void RaiseTo(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
         {
-            var seen = Interlocked.CompareExchange(ref _max, microseconds, max);
-            if (seen == max)
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
             {
-                break;
+                return;
             }
 
-            max = seen;
+            current = seen;
         }
     }
 

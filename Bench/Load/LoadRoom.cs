@@ -21,18 +21,5 @@ public sealed class LoadRoom(string name, int members)
     /// silo failover a room's held messages reach all its members at once, on several threads, and a
     /// plain read-then-write could put a smaller figure over the largest.
     /// </summary>
-    public void RecordLatency(long microseconds)
-    {
-        var max = Volatile.Read(ref MaxLatency);
-        while (microseconds > max)
-        {
-            var seen = Interlocked.CompareExchange(ref MaxLatency, microseconds, max);
-            if (seen == max)
-            {
-                return;
-            }
-
-            max = seen;
-        }
-    }
+    public void RecordLatency(long microseconds) => LatencyHistogram.RaiseTo(ref MaxLatency, microseconds);
 }

@@ -87,8 +87,8 @@ public sealed partial class RoomSubscription(
 
     /// <summary>
     /// Adds a member and joins the room with it. The listener is added before the call, so it receives
-    /// every event from here on (the snapshot tells it which ones it already has), and a renewal sent
-    /// meanwhile already lists the member.
+    /// every event from here on (the snapshot tells it which ones it already has); renewals list the
+    /// member once the room has answered (see <see cref="MemberList"/>).
     /// </summary>
     public async Task<RoomSnapshot> JoinAsync(IRoomListener listener, RoomMember member, long? since)
     {
@@ -102,6 +102,7 @@ public sealed partial class RoomSubscription(
 
         var version = _members.Add(member);
         var snapshot = await grain.Join(new GatewaySubscription(gatewayId, Reference, version), member, since);
+        _members.Joined(member.SessionId);
         lock (_deliveryLock)
         {
             if (_endedEpochs.Contains(snapshot.Epoch))

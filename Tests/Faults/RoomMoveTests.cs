@@ -8,7 +8,7 @@ namespace Chat.Orleans.Tests.Faults;
 /// Silo processes that the tests kill, stop and add, two in-process gateways that stay, one PostgreSQL.
 /// Each test starts with two live silos.
 /// </summary>
-public sealed class MovingRoomsCluster : ChatCluster
+public sealed class TwoSiloCluster : ChatCluster
 {
     public List<SiloProcess> Silos { get; } = [];
 
@@ -56,7 +56,7 @@ public sealed class MovingRoomsCluster : ChatCluster
 /// member once and in order, nothing is stored twice, and rosters end right (a member who left during
 /// the move is gone, the others announced once).
 /// </summary>
-public sealed class RoomMoveTests(MovingRoomsCluster cluster, ITestOutputHelper output) : IClassFixture<MovingRoomsCluster>
+public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper output) : IClassFixture<TwoSiloCluster>
 {
     private const int Rooms = 12;
     private const int MembersPerGateway = 2;

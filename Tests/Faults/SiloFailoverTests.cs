@@ -1,32 +1,7 @@
 using System.Diagnostics;
-using Orleans.Runtime;
 using Xunit.Abstractions;
 
 namespace Chat.Orleans.Tests.Faults;
-
-/// <summary>Two silo processes on ADO.NET clustering, two gateways, one PostgreSQL.</summary>
-public sealed class TwoSiloCluster : ChatCluster
-{
-    public List<SiloProcess> Silos { get; } = [];
-
-    public ChatGateway SecondGateway { get; private set; } = null!;
-
-    public override async Task InitializeAsync()
-    {
-        Postgres = await PostgresServer.StartNewAsync();
-        Silos.Add(StartSiloProcess());
-        Silos.Add(StartSiloProcess());
-        Gateway = await StartGatewayAsync();
-        SecondGateway = await StartGatewayAsync();
-    }
-
-    protected override void ConfigureGateway(IDictionary<string, string?> settings)
-    {
-        // These tests are about failover, not the limiter.
-        settings["Chat:Gateway:RateLimitEnabled"] = "false";
-        settings["Chat:Gateway:SubscriptionRenewal"] = "00:00:01";
-    }
-}
 
 public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper output) : IClassFixture<TwoSiloCluster>
 {
@@ -46,7 +21,7 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
             chatters.Add((room, new Chatter(() => cluster.SecondGateway.WebSocketUri(room), $"b{i}", $"10.50.{i}.2", TimeSpan.FromMilliseconds(100))));
         }
 
-        await WaitForActiveSilosAsync(2);
+        await cluster.EnsureActiveSilosAsync(2);
         var running = chatters.Select(c => c.Chatter.RunAsync(clock, stop.Token)).ToList();
 
         // Traffic flows in every room through both gateways before the kill.
@@ -95,16 +70,5 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
 
         // Rooms on the surviving silo recover at once; the slowest is the one that had to move.
         output.WriteLine($"failover: slowest room resumed {recoveries.Max():F0} ms after the kill");
-    }
-
-    private async Task WaitForActiveSilosAsync(int count)
-    {
-        var management = cluster.Client.GetGrain<IManagementGrain>(0);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-        while ((await management.GetHosts(onlyActive: true)).Count < count)
-        {
-            await tick.WaitForNextTickAsync(deadline.Token);
-        }
     }
 }

@@ -166,7 +166,9 @@ public sealed class TestGateway : IAsyncDisposable
         }
 
         var version = _members.Add(member);
-        return await Room.Join(new GatewaySubscription(Id, Reference, version), member);
+        var snapshot = await Room.Join(new GatewaySubscription(Id, Reference, version), member);
+        _members.Joined(member.SessionId);
+        return snapshot;
     }
 
     public async Task LeaveAsync(string name)
