@@ -63,20 +63,23 @@ public sealed partial class RoomRegistry(
     /// <summary>Leaves the room (see <see cref="RoomMembership.DisposeAsync"/>); never throws.</summary>
     internal async Task LeaveAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member)
     {
+        var failed = false;
         try
         {
             await subscription.LeaveAsync(listener, member.SessionId);
         }
         catch (Exception exception)
         {
-            // The room drops the member anyway at the next renewal, which no longer lists it; if the
-            // room moved, the catch-up tells the other sessions here.
+            // The room drops the member anyway at the next renewal, which no longer lists it.
             LogLeaveFailed(logger, exception, subscription.Room);
-            subscription.Suspect();
+            failed = true;
         }
-        finally
+
+        if (!Release(subscription) && failed)
         {
-            Release(subscription);
+            // The room may have moved: the catch-up tells the other sessions here. Not for the last
+            // one: a catch-up would subscribe the dropped observer to the room again.
+            subscription.Suspect();
         }
     }
 
@@ -185,16 +188,20 @@ public sealed partial class RoomRegistry(
         }
     }
 
-    private void Release(RoomSubscription subscription)
+    /// <summary>Drops one holder; true when it was the last and the subscription is gone.</summary>
+    private bool Release(RoomSubscription subscription)
     {
         lock (_lock)
         {
             ref var entry = ref CollectionsMarshal.GetValueRefOrNullRef(_rooms, subscription.Room);
-            if (--entry.Holders == 0)
+            if (--entry.Holders > 0)
             {
-                _rooms.Remove(subscription.Room);
-                client.DeleteObjectReference<IRoomObserver>(subscription.Reference);
+                return false;
             }
+
+            _rooms.Remove(subscription.Room);
+            client.DeleteObjectReference<IRoomObserver>(subscription.Reference);
+            return true;
         }
     }
 
