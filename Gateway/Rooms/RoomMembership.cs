@@ -38,22 +38,11 @@ public sealed class RoomMembership : IAsyncDisposable
     /// </summary>
     public async Task<long> RetryPostAsync(string message, string key, Exception failure)
     {
-        var deadline = Environment.TickCount64 + (long)_retryFor.TotalMilliseconds;
+        var deadline = RoomCalls.DeadlineAfter(_retryFor);
         _subscription.Suspect();
-        for (var attempt = 1; ; attempt++)
-        {
-            _registry.PostRetried(_subscription.Room, failure);
-
-            await RoomCalls.PauseBeforeRetry(attempt);
-            try
-            {
-                return await PostAsync(message, key);
-            }
-            catch (Exception exception) when (exception is not MessageNotStoredException && Environment.TickCount64 < deadline)
-            {
-                failure = exception;
-            }
-        }
+        _registry.PostRetried(_subscription.Room, failure);
+        await RoomCalls.PauseBeforeRetry(1);
+        return await RoomCalls.RetryAsync(() => PostAsync(message, key), deadline, exception => _registry.PostRetried(_subscription.Room, exception));
     }
 
     /// <summary>Leaves the room, once.</summary>

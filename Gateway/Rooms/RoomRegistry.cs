@@ -133,23 +133,15 @@ public sealed partial class RoomRegistry(
     /// timed out): the room comes back on another silo within seconds. Gives up after
     /// <see cref="ChatGatewayOptions.PostRetryTimeout"/>, as a post does.
     /// </summary>
-    private async Task<RoomSnapshot> JoinWithRetriesAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member, long? since)
-    {
-        var deadline = Environment.TickCount64 + (long)options.Value.PostRetryTimeout.TotalMilliseconds;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await JoinInLineAsync(subscription, listener, member, since);
-            }
-            catch (Exception exception) when (exception is not MessageNotStoredException && Environment.TickCount64 < deadline)
+    private Task<RoomSnapshot> JoinWithRetriesAsync(RoomSubscription subscription, IRoomListener listener, RoomMember member, long? since) =>
+        RoomCalls.RetryAsync(
+            () => JoinInLineAsync(subscription, listener, member, since),
+            RoomCalls.DeadlineAfter(options.Value.PostRetryTimeout),
+            exception =>
             {
                 LogJoinRetried(logger, exception, subscription.Room);
                 subscription.Suspect();
-                await RoomCalls.PauseBeforeRetry(attempt);
-            }
-        }
-    }
+            });
 
     /// <summary>
     /// One join at a time per slot, at most <see cref="ChatGatewayOptions.MaxConcurrentJoins"/> from this

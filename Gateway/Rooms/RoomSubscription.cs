@@ -268,45 +268,37 @@ public sealed partial class RoomSubscription(
 
     private async Task CatchUpAsync()
     {
-        var deadline = Environment.TickCount64 + (long)timing.UnreachableTimeout.TotalMilliseconds;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
+            var catchUp = await RoomCalls.RetryAsync(RejoinAsync, RoomCalls.DeadlineAfter(timing.UnreachableTimeout), exception => LogCatchUpRetried(logger, exception, Room));
+            lock (_deliveryLock)
             {
-                // The oldest point any listener behind stands at; each skips what it already has.
-                var since = long.MaxValue;
-                foreach (var listener in _behind)
-                {
-                    since = Math.Min(since, listener.LastMessageTimestamp ?? long.MaxValue);
-                }
-
-                var (members, version) = _members.Read();
-                // (With no listener past its snapshot, nothing is owed: the room reads nothing.)
-                var lost = silos.Lost;
-                var catchUp = await grain.Rejoin(new GatewaySubscription(gatewayId, Reference, version), members, since).WaitAsync(lost);
-                lock (_deliveryLock)
-                {
-                    Apply(catchUp);
-                }
-
-                return;
-            }
-            catch (Exception exception) when (Environment.TickCount64 < deadline)
-            {
-                LogCatchUpRetried(logger, exception, Room);
-                await RoomCalls.PauseBeforeRetry(attempt);
-            }
-            catch (Exception exception)
-            {
-                LogCatchUpFailed(logger, exception, Room);
-                lock (_deliveryLock)
-                {
-                    GiveUp();
-                }
-
-                return;
+                Apply(catchUp);
             }
         }
+        catch (Exception exception)
+        {
+            LogCatchUpFailed(logger, exception, Room);
+            lock (_deliveryLock)
+            {
+                GiveUp();
+            }
+        }
+    }
+
+    private Task<RoomCatchUp> RejoinAsync()
+    {
+        // The oldest point any listener behind stands at; each skips what it already has. (With no
+        // listener past its snapshot, nothing is owed: the room reads nothing.)
+        var since = long.MaxValue;
+        foreach (var listener in _behind)
+        {
+            since = Math.Min(since, listener.LastMessageTimestamp ?? long.MaxValue);
+        }
+
+        var (members, version) = _members.Read();
+        var lost = silos.Lost;
+        return grain.Rejoin(new GatewaySubscription(gatewayId, Reference, version), members, since).WaitAsync(lost);
     }
 
     /// <summary>Under the delivery lock: hands the catch-up to the listeners, then the events held meanwhile.</summary>
