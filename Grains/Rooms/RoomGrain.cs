@@ -43,6 +43,14 @@ public sealed partial class RoomGrain(
     // reaches the members as a live event.
     private long _lastRelayedTimestamp;
     private long _messagesStored;
+
+    // The first timestamp this activation gave a message (0: none yet). A stored message newer than the
+    // last one relayed is this activation's own post in flight only from there on; an older one was
+    // stored by the previous activation while it ended (a graceful stop overlaps the next activation).
+    private long _firstOwnTimestamp;
+
+    // The last append handed to the log: the log commits in order, so once it is done, all are.
+    private Task _lastAppend = Task.CompletedTask;
     private int _memberCount;
 
     private string Room => this.GetPrimaryKeyString();
@@ -73,6 +81,17 @@ public sealed partial class RoomGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.RoomDeactivated();
+
+        // Posts still on their way to the log are stored first, so that the gateways, told next, find
+        // them in the log when they catch up with the next activation.
+        try
+        {
+            await _lastAppend;
+        }
+        catch (Exception)
+        {
+            // Not stored: the post's caller hears of it.
+        }
 
         // Gateways that still follow this activation subscribe to the next one at once; what they have
         // not received yet from this one they read from the log.
@@ -137,8 +156,10 @@ public sealed partial class RoomGrain(
 
     public async Task<RoomCatchUp> Rejoin(GatewaySubscription subscription, RoomMember[] members, long since)
     {
-        // As in Join: after the log read, one turn, so the messages, the roster and the sequence agree.
-        var fromLog = await ReadUnlessInMemory(since);
+        // Read from the log, not memory: after a move, messages the previous activation stored while it
+        // ended are in the log only. As in Join: after the read, one turn, so the messages, the roster
+        // and the sequence agree. (With nothing owed, since is the largest value and nothing is read.)
+        var fromLog = await (since == long.MaxValue ? NothingRead : messageLog.ReadAfterAsync(Room, since, _options.ResumeLimit + 1, CancellationToken.None));
         var (messages, complete) = HistoryAfter(since, fromLog);
         Relist(subscription, members);
         LogGatewayRejoined(logger, subscription.GatewayId, Room, members.Length, messages.Count);
@@ -174,11 +195,18 @@ public sealed partial class RoomGrain(
     public async Task<long> Post(string name, string message, string? key = null)
     {
         var timestamp = _lastTimestamp = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastTimestamp + 1);
+        if (_firstOwnTimestamp == 0)
+        {
+            _firstOwnTimestamp = timestamp;
+        }
+
         var frame = ChatFrames.Message(name, message, timestamp, PostKeys.ShownId(key));
 
         // The output gate: nobody sees a message that a crash could still lose. A key the log already
         // holds is a retry of a stored post: its timestamp goes unused, and nothing is relayed.
-        if (!await messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message, key)))
+        var append = messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message, key));
+        _lastAppend = append;
+        if (!await append)
         {
             return 0;
         }
@@ -293,30 +321,28 @@ public sealed partial class RoomGrain(
     private (List<(long Timestamp, byte[] Frame)> Messages, bool Complete) HistoryAfter(long after, List<StoredMessage> fromLog)
     {
         var messages = new List<(long Timestamp, byte[] Frame)>();
-        var last = after;
-        if (fromLog.Count > 0)
+        if (fromLog.Count > _options.ResumeLimit)
         {
-            if (fromLog.Count > _options.ResumeLimit)
+            return (messages, false);
+        }
+
+        var last = after;
+        foreach (var message in fromLog)
+        {
+            if (message.Timestamp > _lastRelayedTimestamp && _firstOwnTimestamp != 0 && message.Timestamp >= _firstOwnTimestamp)
             {
-                return (messages, false);
+                // This activation's post, stored, not yet relayed: it reaches the members as a live event.
+                break;
             }
 
-            foreach (var message in fromLog)
-            {
-                if (message.Timestamp > _lastRelayedTimestamp)
-                {
-                    // Stored, not yet relayed: it reaches the members as a live event.
-                    break;
-                }
+            messages.Add((message.Timestamp, Frame(message)));
+            last = message.Timestamp;
+        }
 
-                messages.Add((message.Timestamp, Frame(message)));
-                last = message.Timestamp;
-            }
-
-            if (_history.Count >= _options.HistoryLength && _history.TryPeek(out var oldest) && oldest.Timestamp > last && _lastRelayedTimestamp > last)
-            {
-                return (messages, false);
-            }
+        // (Never true when nothing had to be read: then the history holds everything after `after`.)
+        if (_history.Count >= _options.HistoryLength && _history.TryPeek(out var oldest) && oldest.Timestamp > last && _lastRelayedTimestamp > last)
+        {
+            return (messages, false);
         }
 
         foreach (var (timestamp, frame) in _history)

@@ -144,12 +144,22 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         await stopSending.CancelAsync();
         await Task.WhenAll(sending);
 
-        // Everything stored reaches everyone: wait until each member has its room's whole log.
+        // Every message a member sent gets stored (posts caught by the fault are still being sent
+        // again): wait for all of them, then take the rooms' logs.
         var stored = new Dictionary<string, List<(long Timestamp, string Name, string Message)>>();
-        foreach (var room in rooms)
-        {
-            stored[room] = await cluster.Postgres.MessagesAsync(room);
-        }
+        await WaitOrReportAsync(
+            async () =>
+            {
+                foreach (var room in rooms)
+                {
+                    stored[room] = await cluster.Postgres.MessagesAsync(room);
+                }
+
+                return members.All(m => Enumerable.Range(1, m.Sent).All(n => stored[m.Room].Any(x => x.Message == $"{m.Name} {n}")));
+            },
+            "every message the members sent is stored");
+
+        // Everything stored reaches everyone: wait until each member has its room's whole log.
 
         await WaitOrReportAsync(() => members.All(m => m.Messages.Count >= stored[m.Room].Count), "every member received its room's log");
 
@@ -187,6 +197,12 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             // Its roster: every live member once, the leaver gone.
             Assert.Equal(names[member.Room], member.Roster.Keys.Order().ToList());
             Assert.All(member.Roster.Values, count => Assert.Equal(1, count));
+        }
+
+        foreach (var member in members)
+        {
+            // Every message it sent is stored (the server answered none with an error).
+            Assert.All(Enumerable.Range(1, member.Sent), n => Assert.Contains(stored[member.Room], x => x.Message == $"{member.Name} {n}"));
         }
 
         foreach (var room in rooms)
@@ -227,7 +243,11 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         return [.. hosts.Where(host => host.Value == SiloStatus.Dead).Select(host => host.Key.Endpoint.Port)];
     }
 
-    private async Task WaitOrReportAsync(Func<bool> condition, string what)
+    private Task WaitOrReportAsync(Func<bool> condition, string what) =>
+        WaitOrReportAsync(() => Task.FromResult(condition()), what);
+
+    /// <summary>Waits for the condition; if it does not hold in time, says so and leaves the verdict to the assertions.</summary>
+    private async Task WaitOrReportAsync(Func<Task<bool>> condition, string what)
     {
         try
         {
