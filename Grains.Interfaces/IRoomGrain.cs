@@ -36,11 +36,12 @@ public interface IRoomGrain : IGrainWithStringKey
 
     /// <summary>
     /// Keeps a gateway's subscription alive and carries its member list, so that a room re-activated
-    /// elsewhere regains its subscribers and roster. Returns the activation's epoch: a gateway that
-    /// knew another one learns that the room moved and that its sessions may have missed events.
+    /// elsewhere regains its subscribers and roster. Returns the activation's epoch (a gateway that
+    /// knew another one learns that the room moved and that its sessions may have missed events) and
+    /// the room's member count.
     /// </summary>
     [Alias("Renew")]
-    Task<long> Renew(GatewaySubscription subscription, RoomMember[] members);
+    Task<RoomRenewal> Renew(GatewaySubscription subscription, RoomMember[] members);
 
     /// <summary>
     /// Subscribes again a gateway that may have missed events: the room moved to a new activation, or

@@ -10,6 +10,9 @@ public sealed class RoomRoster
 {
     private readonly Dictionary<string, int> _counts = [];
 
+    /// <summary>How many members the sessions know, all names together.</summary>
+    public int Total { get; private set; }
+
     /// <summary>Notes a roster event the sessions were sent; any other frame is ignored.</summary>
     public void Apply(byte[] frame)
     {
@@ -72,6 +75,7 @@ public sealed class RoomRoster
     public void Reset(byte[][] roster)
     {
         _counts.Clear();
+        Total = 0;
         foreach (var frame in roster)
         {
             Apply(frame);
@@ -84,8 +88,10 @@ public sealed class RoomRoster
     private void Add(string name, int delta)
     {
         // Never below zero: a quit for a name the sessions never had on their roster changes nothing.
-        var count = Count(name) + delta;
-        if (count <= 0)
+        var known = Count(name);
+        var count = Math.Max(0, known + delta);
+        Total += count - known;
+        if (count == 0)
         {
             _counts.Remove(name);
         }

@@ -40,6 +40,9 @@ public sealed partial class RoomSubscription(
     // After a move, when to check the roster against the room again (0: no check due).
     private long _rosterCheckDue;
 
+    // Renewals in a row at which the room counted other members than the sessions know.
+    private int _rosterMismatches;
+
     // Activations this subscription followed before the current one: their late events and replies
     // are covered by the catch-up that followed them.
     private readonly HashSet<long> _endedEpochs = [];
@@ -192,12 +195,28 @@ public sealed partial class RoomSubscription(
         }
 
         var lost = silos.Lost;
-        var epoch = await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members).WaitAsync(lost);
+        var renewal = await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members).WaitAsync(lost);
         lock (_deliveryLock)
         {
-            if (_stage == Stage.Following && epoch != _epoch && !_endedEpochs.Contains(epoch))
+            if (_stage != Stage.Following || _endedEpochs.Contains(renewal.Epoch))
+            {
+                return;
+            }
+
+            if (renewal.Epoch != _epoch)
             {
                 StartCatchUp(moved: true);
+            }
+            else if (_rosterCheckDue == 0 && renewal.Members != _roster.Total && ++_rosterMismatches >= 2)
+            {
+                // The sessions' roster and the room's disagree at two renewals in a row (one could be a
+                // join or leave on its way): a roster event went missing. The catch-up puts it right.
+                LogRosterDrifted(logger, Room, _roster.Total, renewal.Members);
+                StartCatchUp(moved: false);
+            }
+            else if (renewal.Members == _roster.Total)
+            {
+                _rosterMismatches = 0;
             }
         }
     }
@@ -325,6 +344,7 @@ public sealed partial class RoomSubscription(
         _behind = [];
 
         LogCaughtUp(logger, Room, catchUp.Messages.Length, rosterChanges.Count);
+        _rosterMismatches = 0;
         if (moved)
         {
             _endedEpochs.Add(_epoch);
@@ -388,6 +408,9 @@ public sealed partial class RoomSubscription(
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Catching up with room {Room} failed; trying again")]
     private static partial void LogCatchUpRetried(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Room {Room}: its sessions here know {Known} members, the room {Members}; catching up")]
+    private static partial void LogRosterDrifted(ILogger logger, string room, int known, int members);
 
     [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Room {Room} stayed out of reach; its sessions on this gateway reconnect")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception exception, string room);

@@ -228,7 +228,7 @@ public sealed partial class RoomGrain(
         return timestamp;
     }
 
-    public Task<long> Renew(GatewaySubscription subscription, RoomMember[] members)
+    public Task<RoomRenewal> Renew(GatewaySubscription subscription, RoomMember[] members)
     {
         if (members.Length == 0)
         {
@@ -238,11 +238,11 @@ public sealed partial class RoomGrain(
             }
 
             DeactivateWhenEmpty();
-            return Task.FromResult(_epoch);
+            return Task.FromResult(new RoomRenewal(_epoch, _memberCount));
         }
 
         Relist(subscription, members);
-        return Task.FromResult(_epoch);
+        return Task.FromResult(new RoomRenewal(_epoch, _memberCount));
     }
 
     /// <summary>
