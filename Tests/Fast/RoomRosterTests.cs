@@ -19,6 +19,11 @@ public sealed class RoomRosterTests
         Assert.Equal(0, _roster.Count("ann"));
         Assert.Equal(2, _roster.Count("bob"));
         Assert.Equal(0, _roster.Count("x"));
+        Assert.Equal(2, _roster.Total);
+
+        // A quit for a name nobody knows changes nothing, the total included.
+        _roster.Apply(ChatFrames.Quit("x"));
+        Assert.Equal(2, _roster.Total);
     }
 
     [Fact]
@@ -44,6 +49,7 @@ public sealed class RoomRosterTests
 
         Assert.Equal(["""{"joined":"bob"}""", """{"joined":"bob"}""", """{"quit":"ann"}""", """{"quit":"eve"}"""], changes.Select(Text));
         Assert.Empty(_roster.Reconcile([ChatFrames.Joined("ann"), ChatFrames.Joined("bob"), ChatFrames.Joined("bob")], removals: true));
+        Assert.Equal(3, _roster.Total);
     }
 
     private static string Text(byte[] frame) => System.Text.Encoding.UTF8.GetString(frame);
