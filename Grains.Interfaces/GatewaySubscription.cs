@@ -1,5 +1,5 @@
 namespace Chat.Orleans;
 
-/// <summary>Who is calling: the gateway, its observer for this room, and its member-list version.</summary>
+/// <summary>Who is calling: the gateway, its observer (one for all its rooms), and its member-list version for this room.</summary>
 [GenerateSerializer, Immutable, Alias("chat.GatewaySubscription")]
-public sealed record GatewaySubscription(Guid GatewayId, IRoomObserver Observer, long Version);
+public sealed record GatewaySubscription(Guid GatewayId, IGatewayObserver Observer, long Version);

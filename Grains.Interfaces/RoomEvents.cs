@@ -7,4 +7,4 @@ namespace Chat.Orleans;
 /// message's timestamp among the frames (0 if none), for measuring broadcast latency.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("chat.RoomEvents")]
-public sealed record RoomEvents(long Epoch, long FirstSequence, byte[][] Frames, long LastMessageTimestamp);
+public sealed record RoomEvents(string Room, long Epoch, long FirstSequence, byte[][] Frames, long LastMessageTimestamp);

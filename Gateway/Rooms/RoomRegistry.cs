@@ -7,14 +7,15 @@ namespace Chat.Orleans.Gateway.Rooms;
 /// The rooms this gateway has members in: one <see cref="RoomSubscription"/> each, made on the first
 /// join and dropped after the last leave, and renewed on a timer so that rooms can tell a live gateway
 /// from a dead one and rebuild their roster after moving. Sessions join through here and get a
-/// <see cref="RoomMembership"/>.
+/// <see cref="RoomMembership"/>. It is also the gateway's one observer: every room's events arrive here,
+/// in batches that a silo fills from all its rooms, and each goes to its room's subscription.
 /// </summary>
 public sealed partial class RoomRegistry(
     IClusterClient client,
     SiloConnections silos,
     GatewayMetrics metrics,
     IOptions<ChatGatewayOptions> options,
-    ILogger<RoomRegistry> logger) : BackgroundService
+    ILogger<RoomRegistry> logger) : BackgroundService, IGatewayObserver
 {
     // Renewals go out a slice per tick, spread over the period: renewing thousands of rooms at once
     // was a burst of calls every period, and every message queued behind it (a p99 spike).
@@ -29,6 +30,9 @@ public sealed partial class RoomRegistry(
     private readonly RoomSubscription.Timing _timing = new(options.Value.PostRetryTimeout, options.Value.SubscriptionRenewal * 2 + TimeSpan.FromSeconds(1));
     private long _lastSessionId;
     private int _nextRenewalSlice;
+
+    // The reference rooms call back, made on the first join (the client must be connected by then).
+    private IGatewayObserver? _observer;
 
     /// <summary>Names this gateway process to the rooms; a restarted gateway is a new one.</summary>
     public Guid GatewayId { get; } = Guid.NewGuid();
@@ -81,6 +85,23 @@ public sealed partial class RoomRegistry(
             // one: a catch-up would subscribe the dropped observer to the room again.
             subscription.Suspect();
         }
+    }
+
+    Task IGatewayObserver.OnEvents(RoomEvents[] batch)
+    {
+        foreach (var events in batch)
+        {
+            // None for a room this gateway has left since: nobody here is waiting for its events.
+            Find(events.Room)?.OnEvents(events);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    Task IGatewayObserver.OnActivationEnded(string room, long epoch)
+    {
+        Find(room)?.OnActivationEnded(epoch);
+        return Task.CompletedTask;
     }
 
     internal void PostRetried(string room, Exception failure) => LogPostRetried(logger, failure, room);
@@ -168,8 +189,8 @@ public sealed partial class RoomRegistry(
             if (!_rooms.ContainsKey(room))
             {
                 // Built before it is listed: if building throws, nothing half-made stays behind.
-                var subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, _timing, silos, metrics, logger);
-                subscription.Reference = client.CreateObjectReference<IRoomObserver>(subscription);
+                _observer ??= client.CreateObjectReference<IGatewayObserver>(this);
+                var subscription = new RoomSubscription(room, client.GetGrain<IRoomGrain>(room), GatewayId, _observer, _timing, silos, metrics, logger);
                 subscription.RenewalSlice = _nextRenewalSlice++ % RenewalSlices;
                 _rooms.Add(room, new Entry { Subscription = subscription });
             }
@@ -192,8 +213,15 @@ public sealed partial class RoomRegistry(
             }
 
             _rooms.Remove(subscription.Room);
-            client.DeleteObjectReference<IRoomObserver>(subscription.Reference);
             return true;
+        }
+    }
+
+    private RoomSubscription? Find(string room)
+    {
+        lock (_lock)
+        {
+            return _rooms.TryGetValue(room, out var entry) ? entry.Subscription : null;
         }
     }
 

@@ -1,8 +1,8 @@
 namespace Chat.Orleans.Gateway.Rooms;
 
 /// <summary>
-/// This gateway's one observer of one room: receives each room event once and hands the same frames to
-/// every local listener in the room. It also owns the gateway's member list for the room, which goes
+/// This gateway's subscription to one room: receives each room event once (through the registry, the
+/// gateway's one observer) and hands the same frames to every local listener in the room. It also owns the gateway's member list for the room, which goes
 /// with every join, leave and renewal.
 /// </summary>
 /// <remarks>
@@ -15,10 +15,11 @@ public sealed partial class RoomSubscription(
     string room,
     IRoomGrain grain,
     Guid gatewayId,
+    IGatewayObserver observer,
     RoomSubscription.Timing timing,
     SiloConnections silos,
     GatewayMetrics metrics,
-    ILogger logger) : IRoomObserver
+    ILogger logger)
 {
     private readonly Lock _listenersLock = new();
     private readonly MemberList _members = new();
@@ -59,23 +60,20 @@ public sealed partial class RoomSubscription(
 
     public string Room { get; } = room;
 
-    /// <summary>The reference the room calls back; set once by the registry.</summary>
-    public IRoomObserver Reference { get; set; } = null!;
-
     /// <summary>Which of the registry's renewal ticks renews this subscription.</summary>
     internal int RenewalSlice { get; set; }
 
-    public Task OnEvents(RoomEvents events)
+    /// <summary>Consecutive events of the room, in the order the room sent them.</summary>
+    public void OnEvents(RoomEvents events)
     {
         lock (_deliveryLock)
         {
             Receive(events);
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task OnActivationEnded(long epoch)
+    /// <summary>The room's activation <paramref name="epoch"/> is ending: catch up with the next one now.</summary>
+    public void OnActivationEnded(long epoch)
     {
         lock (_deliveryLock)
         {
@@ -84,8 +82,6 @@ public sealed partial class RoomSubscription(
                 StartCatchUp(moved: true);
             }
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -104,7 +100,7 @@ public sealed partial class RoomSubscription(
         }
 
         var version = _members.Add(member);
-        var snapshot = await grain.Join(new GatewaySubscription(gatewayId, Reference, version), member, since);
+        var snapshot = await grain.Join(new GatewaySubscription(gatewayId, observer, version), member, since);
         _members.Joined(member.SessionId);
         lock (_deliveryLock)
         {
@@ -195,7 +191,7 @@ public sealed partial class RoomSubscription(
         }
 
         var lost = silos.Lost;
-        var renewal = await grain.Renew(new GatewaySubscription(gatewayId, Reference, version), members).WaitAsync(lost);
+        var renewal = await grain.Renew(new GatewaySubscription(gatewayId, observer, version), members).WaitAsync(lost);
         lock (_deliveryLock)
         {
             if (_stage != Stage.Following || _endedEpochs.Contains(renewal.Epoch))
@@ -317,7 +313,7 @@ public sealed partial class RoomSubscription(
 
         var (members, version) = _members.Read();
         var lost = silos.Lost;
-        return grain.Rejoin(new GatewaySubscription(gatewayId, Reference, version), members, since).WaitAsync(lost);
+        return grain.Rejoin(new GatewaySubscription(gatewayId, observer, version), members, since).WaitAsync(lost);
     }
 
     /// <summary>Under the delivery lock: hands the catch-up to the listeners, then the events held meanwhile.</summary>

@@ -1,21 +1,21 @@
-using Microsoft.Extensions.Logging;
-
 namespace Chat.Orleans.Grains.Rooms;
 
 /// <summary>
-/// The room's side of one gateway's subscription: its members, its lease, and the queue of events
-/// not yet delivered to it. Runs on the room's scheduler only, so it needs no locks.
+/// The room's side of one gateway's subscription: its members, its lease, and the room's events not yet
+/// sent to it.
 /// </summary>
-internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextSequence, RoomMetrics metrics, ILogger logger)
+/// <remarks>
+/// Members, version and lease belong to the room's turns. The pending events belong to the gateway's
+/// <see cref="GatewayChannel"/>, which sends them together with other rooms' events, and are touched only
+/// under its lock.
+/// </remarks>
+internal sealed class GatewayLink(Guid gatewayId, string room, long epoch, long nextSequence, GatewayChannel channel)
 {
-    private readonly List<byte[]> _pending = [];
-    private long _nextSequence = nextSequence;
-    private long _lastMessageTimestamp;
-    private bool _sending;
-
     public Guid GatewayId { get; } = gatewayId;
 
-    public IRoomObserver? Observer { get; set; }
+    public GatewayChannel Channel { get; } = channel;
+
+    public IGatewayObserver? Observer { get; set; }
 
     public long Version { get; set; } = long.MinValue;
 
@@ -23,62 +23,26 @@ internal sealed partial class GatewayLink(Guid gatewayId, long epoch, long nextS
 
     public Dictionary<long, RoomMemberEntry> Members { get; } = [];
 
-    /// <summary>Queues one event; the caller numbers events so that this link's sequence follows the room's.</summary>
-    public void Enqueue(byte[] frame, long messageTimestamp, int maxPending)
+    // Under the channel's lock: the frames waiting for the channel's next call and the number of the first.
+    internal List<byte[]> Pending { get; } = [];
+
+    internal long NextSequence { get; set; } = nextSequence;
+
+    internal long LastMessageTimestamp { get; set; }
+
+    // Listed in the channel's next call; detached links list nothing more.
+    internal bool Waiting { get; set; }
+
+    internal bool Detached { get; set; }
+
+    /// <summary>Under the channel's lock: the pending frames as one batch of this room's events.</summary>
+    internal RoomEvents TakePending()
     {
-        if (_pending.Count >= maxPending)
-        {
-            // The gateway is not keeping up (or is gone). Dropping is safe: it notices the gap in
-            // sequence numbers and reconnects its sessions, which then get the history again.
-            LogEventsDropped(logger, _pending.Count, GatewayId);
-            metrics.EventsDropped(_pending.Count);
-            _nextSequence += _pending.Count;
-            _pending.Clear();
-        }
-
-        _pending.Add(frame);
-        _lastMessageTimestamp = Math.Max(_lastMessageTimestamp, messageTimestamp);
-        if (!_sending)
-        {
-            _sending = true;
-            _ = SendAsync();
-        }
+        var events = new RoomEvents(room, epoch, NextSequence, [.. Pending], LastMessageTimestamp);
+        NextSequence += Pending.Count;
+        Pending.Clear();
+        LastMessageTimestamp = 0;
+        Waiting = false;
+        return events;
     }
-
-    /// <summary>Stops delivery: the gateway is gone, or has no members left here and dropped its observer.</summary>
-    public void Detach()
-    {
-        Observer = null;
-        _pending.Clear();
-    }
-
-    private async Task SendAsync()
-    {
-        while (_pending.Count > 0 && Observer is { } observer)
-        {
-            // Everything that queued while the previous call was in flight goes in one call.
-            var frames = _pending.ToArray();
-            _pending.Clear();
-            var events = new RoomEvents(epoch, _nextSequence, frames, _lastMessageTimestamp);
-            _lastMessageTimestamp = 0;
-            _nextSequence += frames.Length;
-            try
-            {
-                await observer.OnEvents(events);
-            }
-            catch (Exception exception)
-            {
-                LogDeliveryFailed(logger, exception, frames.Length, GatewayId);
-            }
-        }
-
-        _sending = false;
-    }
-
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Delivering {Count} events to gateway {GatewayId} failed")]
-    private static partial void LogDeliveryFailed(ILogger logger, Exception exception, int count, Guid gatewayId);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Dropped {Count} events queued for gateway {GatewayId}, which is not keeping up")]
-    private static partial void LogEventsDropped(ILogger logger, int count, Guid gatewayId);
 }
-

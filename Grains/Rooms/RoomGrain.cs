@@ -21,6 +21,7 @@ namespace Chat.Orleans.Grains.Rooms;
 public sealed partial class RoomGrain(
     [PersistentState("room", "rooms")] IPersistentState<RoomState> state,
     MessageLog messageLog,
+    GatewayOutbox outbox,
     RoomMetrics metrics,
     IOptions<RoomOptions> options,
     ILogger<RoomGrain> logger) : Grain, IRoomGrain
@@ -97,8 +98,11 @@ public sealed partial class RoomGrain(
         // not received yet from this one they read from the log.
         foreach (var link in _gateways.Values)
         {
-            link.Observer?.OnActivationEnded(_epoch).Ignore();
+            link.Observer?.OnActivationEnded(Room, _epoch).Ignore();
+            outbox.Release(link.Channel);
         }
+
+        _gateways.Clear();
 
         if (_messagesStored == 0)
         {
@@ -360,11 +364,12 @@ public sealed partial class RoomGrain(
     {
         if (!_gateways.TryGetValue(subscription.GatewayId, out var link))
         {
-            link = new GatewayLink(subscription.GatewayId, _epoch, _sequence + 1, metrics, logger);
+            link = new GatewayLink(subscription.GatewayId, Room, _epoch, _sequence + 1, outbox.Open(subscription.GatewayId));
             _gateways.Add(subscription.GatewayId, link);
         }
 
         link.Observer = subscription.Observer;
+        link.Channel.SetObserver(subscription.Observer);
         link.Version = Math.Max(link.Version, subscription.Version);
         link.LeaseExpires = Environment.TickCount64 + (long)_options.SubscriptionLease.TotalMilliseconds;
         return link;
@@ -390,7 +395,7 @@ public sealed partial class RoomGrain(
         _sequence++;
         foreach (var link in _gateways.Values)
         {
-            link.Enqueue(frame, messageTimestamp, _options.MaxPendingEventsPerGateway);
+            link.Channel.Enqueue(link, frame, messageTimestamp, _options.MaxPendingEventsPerGateway);
         }
     }
 
@@ -407,7 +412,8 @@ public sealed partial class RoomGrain(
     private void RemoveGateway(GatewayLink link)
     {
         _gateways.Remove(link.GatewayId);
-        link.Detach();
+        link.Channel.Detach(link);
+        outbox.Release(link.Channel);
         foreach (var sessionId in link.Members.Keys.ToArray())
         {
             RemoveMember(link, sessionId);

@@ -115,6 +115,7 @@ public static class SiloExtensions
         });
         services.AddSingleton<RoomMetrics>();
         services.AddSingleton<MessageLog>();
+        services.AddSingleton<GatewayOutbox>();
 
         // Stored state is written with the Orleans serializer, so type names come from [Alias] and
         // survive renames of types and assemblies.

@@ -91,15 +91,15 @@ public sealed class RoomFeedTests
         // Live, with messages up to timestamp 20 (event 3).
         _feed.OnSnapshot(new RoomSnapshot(Epoch, 1, [], [Message("old", 10)], LastRelayed: 10));
         _feed.OnEvents(Events(2, Joined("me")));
-        _feed.OnEvents(new RoomEvents(Epoch, 3, [Message("seen", 20)], 20));
+        _feed.OnEvents(new RoomEvents("room", Epoch, 3, [Message("seen", 20)], 20));
         var before = _client.Frames.Count;
 
         // The room moved: the new activation (event 5 and on) had 20, 30 and 40 relayed; bob left meanwhile.
         _feed.OnCatchUp(CatchUp(NewEpoch, 5, (20, "seen"), (30, "missed 1"), (40, "missed 2")), [ChatFrames.Quit("bob")], moved: true);
 
         // Then the held live events: 5 is already covered, 6 is new.
-        _feed.OnEvents(new RoomEvents(NewEpoch, 5, [Message("missed 2", 40)], 40));
-        _feed.OnEvents(new RoomEvents(NewEpoch, 6, [Message("live", 50)], 50));
+        _feed.OnEvents(new RoomEvents("room", NewEpoch, 5, [Message("missed 2", 40)], 40));
+        _feed.OnEvents(new RoomEvents("room", NewEpoch, 6, [Message("live", 50)], 50));
 
         Assert.Equal([Text(Message("missed 1", 30)), Text(Message("missed 2", 40)), """{"quit":"bob"}""", Text(Message("live", 50))], _client.Frames.Skip(before));
         Assert.Equal(50, _feed.LastMessageTimestamp);
@@ -121,7 +121,7 @@ public sealed class RoomFeedTests
     public void A_session_that_joined_the_new_activation_takes_nothing_from_a_catch_up_after_the_move()
     {
         _feed.OnSnapshot(new RoomSnapshot(NewEpoch, 7, [Joined("ann")], [Message("history", 5)], LastRelayed: 5));
-        _feed.OnEvents(new RoomEvents(NewEpoch, 8, [Joined("me")], 0));
+        _feed.OnEvents(new RoomEvents("room", NewEpoch, 8, [Joined("me")], 0));
         var before = _client.Frames.Count;
 
         _feed.OnCatchUp(CatchUp(NewEpoch, 9, (5, "history")), [Joined("ann")], moved: true);
@@ -143,7 +143,7 @@ public sealed class RoomFeedTests
     private static RoomCatchUp CatchUp(long epoch, long sequence, params (long Timestamp, string Text)[] messages) =>
         new(epoch, sequence, [], [.. messages.Select(m => m.Timestamp)], [.. messages.Select(m => Message(m.Text, m.Timestamp))], Complete: true);
 
-    private static RoomEvents Events(long firstSequence, params byte[][] frames) => new(Epoch, firstSequence, frames, 0);
+    private static RoomEvents Events(long firstSequence, params byte[][] frames) => new("room", Epoch, firstSequence, frames, 0);
 
     private static RoomSnapshot Snapshot(long sequence, byte[][] roster, byte[][] history) => new(Epoch, sequence, roster, history);
 

@@ -14,7 +14,7 @@ public sealed record ReceivedEvent(long Epoch, long Sequence, string Frame)
 /// A room observer that records every event it receives and lets a test wait (with a timeout) until what
 /// it received satisfies a condition.
 /// </summary>
-public sealed class RecordingObserver : IRoomObserver
+public sealed class RecordingObserver : IGatewayObserver
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
 
@@ -36,12 +36,15 @@ public sealed class RecordingObserver : IRoomObserver
         }
     }
 
-    public async Task OnEvents(RoomEvents events)
+    public async Task OnEvents(RoomEvents[] roomEvents)
     {
-        var batch = new ReceivedEvent[events.Frames.Length];
-        for (var i = 0; i < batch.Length; i++)
+        var batch = new List<ReceivedEvent>();
+        foreach (var events in roomEvents)
         {
-            batch[i] = new ReceivedEvent(events.Epoch, events.FirstSequence + i, Encoding.UTF8.GetString(events.Frames[i]));
+            for (var i = 0; i < events.Frames.Length; i++)
+            {
+                batch.Add(new ReceivedEvent(events.Epoch, events.FirstSequence + i, Encoding.UTF8.GetString(events.Frames[i])));
+            }
         }
 
         if (OnBatch is { } onBatch)
@@ -63,7 +66,7 @@ public sealed class RecordingObserver : IRoomObserver
     /// <summary>Activations that told this observer they were ending.</summary>
     public List<long> EndedEpochs { get; } = [];
 
-    public Task OnActivationEnded(long epoch)
+    public Task OnActivationEnded(string room, long epoch)
     {
         lock (_lock)
         {
@@ -135,7 +138,7 @@ public sealed class TestGateway : IAsyncDisposable
     {
         _client = client;
         Room = client.GetGrain<IRoomGrain>(room);
-        Reference = client.CreateObjectReference<IRoomObserver>(Observer);
+        Reference = client.CreateObjectReference<IGatewayObserver>(Observer);
         if (renew)
         {
             StartRenewing();
@@ -149,7 +152,7 @@ public sealed class TestGateway : IAsyncDisposable
     /// <summary>Strongly held for as long as the gateway lives (the reference alone does not keep it).</summary>
     public RecordingObserver Observer { get; } = new();
 
-    public IRoomObserver Reference { get; }
+    public IGatewayObserver Reference { get; }
 
     private int _failedRenewals;
 
@@ -242,6 +245,6 @@ public sealed class TestGateway : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopRenewingAsync();
-        _client.DeleteObjectReference<IRoomObserver>(Reference);
+        _client.DeleteObjectReference<IGatewayObserver>(Reference);
     }
 }
