@@ -4,8 +4,8 @@ using Chat.Orleans.Gateway.Rooms;
 
 namespace Chat.Orleans.Tests.Grains;
 
-/// <summary>One room event as an observer received it: its activation, its number, its JSON frame.</summary>
-public sealed record ReceivedEvent(long Epoch, long Sequence, string Frame)
+/// <summary>One room event as an observer received it: its activation, its number, its JSON frame, its room.</summary>
+public sealed record ReceivedEvent(long Epoch, long Sequence, string Frame, string Room = "")
 {
     public override string ToString() => $"{Sequence}:{Frame}";
 }
@@ -20,10 +20,23 @@ public sealed class RecordingObserver : IGatewayObserver
 
     private readonly Lock _lock = new();
     private readonly List<ReceivedEvent> _events = [];
+    private readonly List<IReadOnlyList<ReceivedEvent>> _batches = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Runs on each batch before it is recorded, while the room awaits the call.</summary>
     public Func<IReadOnlyList<ReceivedEvent>, Task>? OnBatch { get; set; }
+
+    /// <summary>Every call received, in order: the events each one carried (of any number of rooms).</summary>
+    public IReadOnlyList<IReadOnlyList<ReceivedEvent>> Batches
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _batches];
+            }
+        }
+    }
 
     public IReadOnlyList<ReceivedEvent> Events
     {
@@ -43,7 +56,7 @@ public sealed class RecordingObserver : IGatewayObserver
         {
             for (var i = 0; i < events.Frames.Length; i++)
             {
-                batch.Add(new ReceivedEvent(events.Epoch, events.FirstSequence + i, Encoding.UTF8.GetString(events.Frames[i])));
+                batch.Add(new ReceivedEvent(events.Epoch, events.FirstSequence + i, Encoding.UTF8.GetString(events.Frames[i]), events.Room));
             }
         }
 
@@ -56,6 +69,7 @@ public sealed class RecordingObserver : IGatewayObserver
         lock (_lock)
         {
             _events.AddRange(batch);
+            _batches.Add(batch);
             changed = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -134,23 +148,30 @@ public sealed class TestGateway : IAsyncDisposable
     private CancellationTokenSource? _renewing;
     private Task _renewLoop = Task.CompletedTask;
 
-    public TestGateway(IClusterClient client, string room, bool renew = true)
+    /// <param name="sharing">Another room of the same gateway: this one takes its id and observer, as a
+    /// real gateway has one observer for all its rooms.</param>
+    public TestGateway(IClusterClient client, string room, bool renew = true, TestGateway? sharing = null)
     {
         _client = client;
         Room = client.GetGrain<IRoomGrain>(room);
-        Reference = client.CreateObjectReference<IGatewayObserver>(Observer);
+        _ownsReference = sharing is null;
+        Id = sharing?.Id ?? Guid.NewGuid();
+        Observer = sharing?.Observer ?? new RecordingObserver();
+        Reference = sharing?.Reference ?? client.CreateObjectReference<IGatewayObserver>(Observer);
         if (renew)
         {
             StartRenewing();
         }
     }
 
-    public Guid Id { get; } = Guid.NewGuid();
+    private readonly bool _ownsReference;
+
+    public Guid Id { get; }
 
     public IRoomGrain Room { get; }
 
     /// <summary>Strongly held for as long as the gateway lives (the reference alone does not keep it).</summary>
-    public RecordingObserver Observer { get; } = new();
+    public RecordingObserver Observer { get; }
 
     public IGatewayObserver Reference { get; }
 
@@ -245,6 +266,9 @@ public sealed class TestGateway : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopRenewingAsync();
-        _client.DeleteObjectReference<IGatewayObserver>(Reference);
+        if (_ownsReference)
+        {
+            _client.DeleteObjectReference<IGatewayObserver>(Reference);
+        }
     }
 }
