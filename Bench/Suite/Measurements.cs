@@ -11,7 +11,8 @@ namespace Chat.Orleans.Bench.Suite;
 /// </summary>
 public sealed class Measurements(Repository repository, ChatTarget chat, ResultLog log)
 {
-    private const double WarmUpSeconds = 3;
+    // The failover scenario's first phase, which lets the rooms settle on the two silos before one is killed.
+    private const double PlacementSeconds = 3;
 
     // Idle sockets still say something now and then: one message per socket per 50 s.
     private const double IdleRate = 0.02;
@@ -26,25 +27,31 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
         LoadRun.StartAsync(repository, target, Prefix(code, target), rooms, members, servers: servers);
 
     /// <summary>One send phase on freshly joined sockets, which leave again afterwards.</summary>
-    public async Task<Row> MeasureAsync(IBenchTarget target, string code, int rooms, int members, double rate, double seconds, bool warmUp = true)
+    public async Task<Row> MeasureAsync(IBenchTarget target, string code, int rooms, int members, double rate, double seconds)
     {
         await using var run = await StartRunAsync(target, code, rooms, members);
-        var row = await PhaseAsync(target, run, rooms, members, rate, seconds, warmUp);
+        var idle = SocketServerBytes(target);
+        var row = await PhaseAsync(target, run, rooms, members, rate, seconds);
         row["connect_s"] = run.Joined.Seconds;
+
+        // What the socket servers hold for the same joined sockets before and after the load: memory the
+        // load left behind (heap growth the GC keeps, pooled buffers) shows as the difference.
+        row["server_rss_idle_mb"] = idle / 1e6;
+        row["server_rss_after_mb"] = SocketServerBytes(target) / 1e6;
         return row;
     }
 
-    /// <summary>One send phase on sockets already joined: each sends <paramref name="rate"/> msg/s for <paramref name="seconds"/>.</summary>
-    public async Task<Row> PhaseAsync(IBenchTarget target, LoadRun run, int rooms, int members, double rate, double seconds, bool warmUp = true)
-    {
-        if (warmUp)
-        {
-            // Unmeasured: a fresh process runs unoptimized (tier-0) code at first, and under a sudden
-            // 100k deliveries/s it fell seconds behind before the JIT caught up (BENCHMARKS.md).
-            // Half the rate, so the warm-up does not leave a backlog for the measured phase.
-            await run.SendAsync(rate / 2, WarmUpSeconds, []);
-        }
+    /// <summary>Resident memory of the processes holding the sockets: the gateways, or the floor.</summary>
+    private static long SocketServerBytes(IBenchTarget target) =>
+        target.Processes.Where(process => process.Role is "gateway" or "floor").Sum(process => process.ResidentBytes());
 
+    /// <summary>
+    /// One send phase on sockets already joined: each sends <paramref name="rate"/> msg/s for <paramref name="seconds"/>.
+    /// No warm-up: the chat's processes compile their code fully optimized from the first call (quick JIT
+    /// off, see BENCHMARKS.md), so a fresh process is measured as it is.
+    /// </summary>
+    public async Task<Row> PhaseAsync(IBenchTarget target, LoadRun run, int rooms, int members, double rate, double seconds)
+    {
         var stored = target == chat ? await StoreCountersAsync() : default;
         var phase = await run.SendAsync(rate, seconds, []);
         var row = PhaseRow(target, run, phase, rooms, members, rate, seconds);
@@ -78,7 +85,7 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
         // scenarios may still be active for their subscription lease.
         var before = await RoomsPerSiloAsync();
         await using var run = await StartRunAsync(chat, "f", rooms, members);
-        await run.SendAsync(rate / 2, WarmUpSeconds, []);
+        await run.SendAsync(rate / 2, PlacementSeconds, []);
         var held = (await RoomsPerSiloAsync()).Zip(before, (after, earlier) => after - earlier).ToArray();
 
         // The silo holding more rooms goes (the first on a tie), so that more of them have to move.

@@ -17,7 +17,7 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
         var rows = new List<Row>();
         foreach (var target in Targets)
         {
-            rows.Add(await measurements.MeasureAsync(target, "smoke", rooms: 2, members: 10, rate: 2, seconds: 2, warmUp: false));
+            rows.Add(await measurements.MeasureAsync(target, "smoke", rooms: 2, members: 10, rate: 2, seconds: 2));
         }
 
         log.Write("smoke", "Smoke: 2 rooms × 10 members, 2 msg/s each, 2 s", rows);
@@ -59,7 +59,7 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
             }
         }
 
-        log.Write("hot-room", "Hot room: 1 room × M members, 0.5 msg/s each, 5 s measured after 3 s of warm-up at half the rate", WithRatios(rows));
+        log.Write("hot-room", "Hot room: 1 room × M members, 0.5 msg/s each, 5 s measured, no warm-up", WithRatios(rows));
         var target500 = rows.Single(row => (string)row["target"]! == "chat" && (int)row["members"]! == 500);
         log.Target("hot room 1×500: nothing lost or rejected, p99 ≤ 50 ms", (long)target500["lost"]! == 0 && (long)target500["rejected"]! == 0 && (double)target500["p99_ms"]! <= 50);
     }
@@ -77,7 +77,7 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
             }
         }
 
-        log.Write("many-rooms", "Many rooms: R rooms × 10 members (5000 rooms at 0.2 msg/s each, the same total as 1000 at 1), 5 s measured after 3 s of warm-up at half the rate", WithRatios(rows));
+        log.Write("many-rooms", "Many rooms: R rooms × 10 members (5000 rooms at 0.2 msg/s each, the same total as 1000 at 1), 5 s measured, no warm-up", WithRatios(rows));
         var target1000 = rows.Single(row => (string)row["target"]! == "chat" && (int)row["rooms"]! == 1000);
         log.Target("many rooms 1000×10 at 1 msg/s: p99 ≤ 20 ms", (double)target1000["p99_ms"]! <= 20);
     }
@@ -93,7 +93,7 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
             var rates = new[] { 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4, 2.0 };
             foreach (var rate in rates)
             {
-                var row = await measurements.PhaseAsync(target, run, 1, 1000, rate, 4, warmUp: rate == rates[0]);
+                var row = await measurements.PhaseAsync(target, run, 1, 1000, rate, 4);
                 rows.Add(row);
                 if (!Sustained(row))
                 {
@@ -167,10 +167,10 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
     public async Task FailoverAsync()
     {
         var row = await measurements.FailoverAsync(rooms: 200, members: 10, rate: 0.5, seconds: 20, killAfter: TimeSpan.FromSeconds(6), window: TimeSpan.FromSeconds(10));
-        log.Write("failover", "Failover: 200 rooms × 10 members on two silos, 0.5 msg/s each, 20 s measured after 3 s of warm-up; one silo killed (SIGKILL) 6 s in", [row],
+        log.Write("failover", "Failover: 200 rooms × 10 members on two silos, 0.5 msg/s each, 20 s measured after 3 s at half the rate to place the rooms; one silo killed (SIGKILL) 6 s in", [row],
         [
             "kill_at_s: when the kill was sent, from the start of the phase. killed: the silo killed, the one holding more of the rooms, the first on a tie (killed_rooms; " +
-            "surviving_rooms on the other, counted from each silo's chat_rooms_active after the warm-up). p99_after_kill_ms, max_after_kill_ms: " +
+            "surviving_rooms on the other, counted from each silo's chat_rooms_active after the placement phase). p99_after_kill_ms, max_after_kill_ms: " +
             "the deliveries received in the 10 s from the kill (p99_ms is the whole phase). recovery_p50_ms, recovery_max_ms: each room's slowest " +
             "delivery of the phase (a message sent just after the kill waits until its room is reachable again), as median and maximum over the rooms. " +
             "rejected: error frames (a post the gateway gave up on); closed: sockets the server closed; the load clients do not reconnect. " +
