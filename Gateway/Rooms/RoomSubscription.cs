@@ -2,8 +2,8 @@ namespace Chat.Orleans.Gateway.Rooms;
 
 /// <summary>
 /// This gateway's subscription to one room: receives each room event once (through the registry, the
-/// gateway's one observer) and hands the same frames to every local listener in the room. It also owns the gateway's member list for the room, which goes
-/// with every join, leave and renewal.
+/// gateway's one observer) and hands the same frames to every local listener in the room. It also owns
+/// the gateway's member list for the room, which goes with every join, leave and renewal.
 /// </summary>
 /// <remarks>
 /// It follows one activation of the room (its epoch) event by event. When the room moves to a new
