@@ -1,5 +1,6 @@
 using System.Text;
 using Xunit.Abstractions;
+using static Chat.Orleans.Tests.Grains.ReceivedEvents;
 
 namespace Chat.Orleans.Tests.Grains;
 
@@ -132,19 +133,6 @@ public sealed class GatewayChannelTests(GrainClusterFixture fixture, ITestOutput
         // Every room's own joined event has arrived: what follows is the test's.
         await rooms[0].Observer.WaitUntilAsync(events => names.All(name => events.Any(e => e.Room == name && e.Frame.Contains(member, StringComparison.Ordinal))));
         return new GatewayRooms(names, rooms);
-    }
-
-    private static bool IsMessage(ReceivedEvent e) => e.Frame.StartsWith("{\"name\":", StringComparison.Ordinal);
-
-    /// <summary>Events of one room's activation, numbered without gaps or repeats.</summary>
-    private static void AssertContiguous(IReadOnlyList<ReceivedEvent> events)
-    {
-        for (var i = 1; i < events.Count; i++)
-        {
-            Assert.True(
-                events[i].Epoch == events[0].Epoch && events[i].Sequence == events[i - 1].Sequence + 1,
-                $"event {i} is {events[i]} after {events[i - 1]}");
-        }
     }
 
     /// <summary>One test gateway's rooms, all sharing its id and observer.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Npgsql;
 using Xunit.Abstractions;
+using static Chat.Orleans.Tests.Grains.ReceivedEvents;
 
 namespace Chat.Orleans.Tests.Grains;
 
@@ -135,7 +136,7 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
         // The new member's own joined event is the very next event after the snapshot, for every gateway.
         var joinedBob = Text(ChatFrames.Joined("bob"));
         var secondEvents = await second.Observer.WaitUntilAsync(events => events.Count >= 1);
-        Assert.Equal(new ReceivedEvent(bobSnapshot.Epoch, bobSnapshot.Sequence + 1, joinedBob), secondEvents[0]);
+        Assert.Equal(new ReceivedEvent(bobSnapshot.Epoch, bobSnapshot.Sequence + 1, joinedBob, roomName), secondEvents[0]);
 
         var firstEvents = await first.Observer.WaitUntilAsync(events => events.Any(e => e.Frame == joinedBob));
         AssertContiguous(firstEvents);
@@ -323,7 +324,7 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
         Assert.Equal(0, snapshot.Sequence);
         var events = await first.Observer.WaitUntilAsync(events => events.Any(e => e.Epoch == snapshot.Epoch));
         Assert.Equal(
-            new ReceivedEvent(snapshot.Epoch, snapshot.Sequence + 1, Text(ChatFrames.Joined("bob"))),
+            new ReceivedEvent(snapshot.Epoch, snapshot.Sequence + 1, Text(ChatFrames.Joined("bob")), roomName),
             events.First(e => e.Epoch == snapshot.Epoch));
     }
 
@@ -453,17 +454,4 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
     private static string NewRoom(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 32)];
 
     private static string Text(byte[] frame) => Encoding.UTF8.GetString(frame);
-
-    private static bool IsMessage(ReceivedEvent e) => e.Frame.StartsWith("{\"name\":", StringComparison.Ordinal);
-
-    /// <summary>All events of one activation, numbered without gaps or repeats.</summary>
-    private static void AssertContiguous(IReadOnlyList<ReceivedEvent> events)
-    {
-        for (var i = 1; i < events.Count; i++)
-        {
-            Assert.True(
-                events[i].Epoch == events[0].Epoch && events[i].Sequence == events[i - 1].Sequence + 1,
-                $"event {i} is {events[i]} (epoch {events[i].Epoch}) after {events[i - 1]} (epoch {events[i - 1].Epoch})");
-        }
-    }
 }

@@ -5,9 +5,26 @@ using Chat.Orleans.Gateway.Rooms;
 namespace Chat.Orleans.Tests.Grains;
 
 /// <summary>One room event as an observer received it: its activation, its number, its JSON frame, its room.</summary>
-public sealed record ReceivedEvent(long Epoch, long Sequence, string Frame, string Room = "")
+public sealed record ReceivedEvent(long Epoch, long Sequence, string Frame, string Room)
 {
     public override string ToString() => $"{Sequence}:{Frame}";
+}
+
+/// <summary>What tests ask of received events.</summary>
+public static class ReceivedEvents
+{
+    public static bool IsMessage(ReceivedEvent e) => e.Frame.StartsWith("{\"name\":", StringComparison.Ordinal);
+
+    /// <summary>All events of one activation, numbered without gaps or repeats.</summary>
+    public static void AssertContiguous(IReadOnlyList<ReceivedEvent> events)
+    {
+        for (var i = 1; i < events.Count; i++)
+        {
+            Assert.True(
+                events[i].Epoch == events[0].Epoch && events[i].Sequence == events[i - 1].Sequence + 1,
+                $"event {i} is {events[i]} (epoch {events[i].Epoch}) after {events[i - 1]} (epoch {events[i - 1].Epoch})");
+        }
+    }
 }
 
 /// <summary>
