@@ -92,7 +92,22 @@ public sealed partial class RoomRegistry(
         foreach (var events in batch)
         {
             // None for a room this gateway has left since: nobody here is waiting for its events.
-            Find(events.Room)?.OnEvents(events);
+            if (Find(events.Room) is not { } subscription)
+            {
+                continue;
+            }
+
+            try
+            {
+                subscription.OnEvents(events);
+            }
+            catch (Exception exception)
+            {
+                // One room's failure must not cost the other rooms of the batch their events (the silo
+                // would count the whole call as failed); this room catches up from the room itself.
+                LogDeliveryFailed(logger, exception, events.Room);
+                subscription.Suspect();
+            }
         }
 
         return Task.CompletedTask;
@@ -258,6 +273,9 @@ public sealed partial class RoomRegistry(
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Joining room {Room} failed before the room answered; trying again")]
     private static partial void LogJoinRetried(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Handing the events of room {Room} to its sessions failed")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Leaving room {Room} failed")]
     private static partial void LogLeaveFailed(ILogger logger, Exception exception, string room);

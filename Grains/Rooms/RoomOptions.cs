@@ -25,8 +25,9 @@ public sealed class RoomOptions
     public TimeSpan SubscriptionLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Events queued for one gateway that has not acknowledged the previous batch. Past this the queue
-    /// is dropped; the gateway sees the gap in sequence numbers and resynchronizes its sessions.
+    /// Events of one room queued for one gateway while that gateway has not acknowledged the previous
+    /// call of its channel. Past this they are dropped; the gateway sees the gap in the room's sequence
+    /// numbers and catches up.
     /// </summary>
     [Range(16, 10_000_000)]
     public int MaxPendingEventsPerGateway { get; set; } = 50_000;
