@@ -25,11 +25,23 @@ internal sealed partial class GatewayChannel(Guid gatewayId, RoomMetrics metrics
     /// <summary>Links using this channel; kept by <see cref="GatewayOutbox"/> under its own lock.</summary>
     internal int Links { get; set; }
 
-    public void SetObserver(IGatewayObserver observer)
+    /// <summary>The gateway's observer, the same for all its rooms; every subscription call brings it.</summary>
+    public IGatewayObserver? Observer
     {
-        lock (_lock)
+        get
         {
-            _observer = observer;
+            lock (_lock)
+            {
+                return _observer;
+            }
+        }
+
+        set
+        {
+            lock (_lock)
+            {
+                _observer = value;
+            }
         }
     }
 

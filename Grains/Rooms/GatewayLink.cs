@@ -15,8 +15,6 @@ internal sealed class GatewayLink(Guid gatewayId, string room, long epoch, long 
 
     public GatewayChannel Channel { get; } = channel;
 
-    public IGatewayObserver? Observer { get; set; }
-
     public long Version { get; set; } = long.MinValue;
 
     public long LeaseExpires { get; set; }

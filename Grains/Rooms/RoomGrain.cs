@@ -98,7 +98,7 @@ public sealed partial class RoomGrain(
         // not received yet from this one they read from the log.
         foreach (var link in _gateways.Values)
         {
-            link.Observer?.OnActivationEnded(Room, _epoch).Ignore();
+            link.Channel.Observer?.OnActivationEnded(Room, _epoch).Ignore();
             outbox.Release(link.Channel);
         }
 
@@ -163,7 +163,7 @@ public sealed partial class RoomGrain(
         // Read from the log, not memory: after a move, messages the previous activation stored while it
         // ended are in the log only. As in Join: after the read, one turn, so the messages, the roster
         // and the sequence agree. (With nothing owed, since is the largest value and nothing is read.)
-        var fromLog = await (since == long.MaxValue ? NothingRead : messageLog.ReadAfterAsync(Room, since, _options.ResumeLimit + 1, CancellationToken.None));
+        var fromLog = await (since == long.MaxValue ? NothingRead : ReadLogAfter(since));
         var (messages, complete) = HistoryAfter(since, fromLog);
         Relist(subscription, members);
         LogGatewayRejoined(logger, subscription.GatewayId, Room, members.Length, messages.Count);
@@ -291,8 +291,12 @@ public sealed partial class RoomGrain(
     /// </summary>
     private Task<List<StoredMessage>> ReadUnlessInMemory(long? since) =>
         since is { } after && !HistoryHoldsAllAfter(after)
-            ? messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None)
+            ? ReadLogAfter(after)
             : NothingRead;
+
+    /// <summary>The log's messages after <paramref name="after"/>, one more than a resume may hold (to tell whether it is complete).</summary>
+    private Task<List<StoredMessage>> ReadLogAfter(long after) =>
+        messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None);
 
     private static byte[] Frame(StoredMessage message) =>
         ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey));
@@ -368,8 +372,7 @@ public sealed partial class RoomGrain(
             _gateways.Add(subscription.GatewayId, link);
         }
 
-        link.Observer = subscription.Observer;
-        link.Channel.SetObserver(subscription.Observer);
+        link.Channel.Observer = subscription.Observer;
         link.Version = Math.Max(link.Version, subscription.Version);
         link.LeaseExpires = Environment.TickCount64 + (long)_options.SubscriptionLease.TotalMilliseconds;
         return link;
