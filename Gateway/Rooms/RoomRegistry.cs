@@ -25,9 +25,13 @@ public sealed partial class RoomRegistry(
     private readonly Dictionary<string, Entry> _rooms = [];
     private readonly SemaphoreSlim _joins = new(options.Value.MaxConcurrentJoins);
 
-    // A room stays out of reach at most as long as a post may be retried; a moved room's roster is
-    // checked again once every live gateway has renewed (subscribed again) at least once.
-    private readonly RoomSubscription.Timing _timing = new(options.Value.PostRetryTimeout, options.Value.SubscriptionRenewal * 2 + TimeSpan.FromSeconds(1));
+    // A room stays out of reach at most as long as a post may be retried. A moved room's roster is
+    // checked again once every live gateway has subscribed again: a gateway's calls to the dead silo
+    // may first wait out the call timeout, then it renews within a period. Checked earlier, the
+    // members of a gateway still on its way would be shown leaving and coming back.
+    private readonly RoomSubscription.Timing _timing = new(
+        options.Value.PostRetryTimeout,
+        options.Value.CallTimeout + options.Value.SubscriptionRenewal * 2 + TimeSpan.FromSeconds(1));
     private long _lastSessionId;
     private int _nextRenewalSlice;
 

@@ -13,13 +13,25 @@ public sealed class RoomRoster
     /// <summary>How many members the sessions know, all names together.</summary>
     public int Total { get; private set; }
 
-    /// <summary>Notes a roster event the sessions were sent; any other frame is ignored.</summary>
-    public void Apply(byte[] frame)
+    /// <summary>
+    /// Notes a roster event on its way to the sessions; any other frame is ignored. Returns false for a
+    /// <c>quit</c> of a name the sessions do not have: they were told already (a catch-up quit a member
+    /// the room had not heard leave yet), so it must not reach them a second time.
+    /// </summary>
+    public bool Apply(byte[] frame)
     {
-        if (ChatFrames.TryReadRosterChange(frame, out var name, out var joined))
+        if (!ChatFrames.TryReadRosterChange(frame, out var name, out var joined))
         {
-            Add(name, joined ? 1 : -1);
+            return true;
         }
+
+        if (!joined && Count(name) == 0)
+        {
+            return false;
+        }
+
+        Add(name, joined ? 1 : -1);
+        return true;
     }
 
     /// <summary>

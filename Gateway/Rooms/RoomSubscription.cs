@@ -250,19 +250,64 @@ public sealed partial class RoomSubscription(
         // Events this subscription is already past (a catch-up covered them, or they come before the
         // snapshot it started from) still go to the listeners: one that joined from an older snapshot
         // needs them, and each listener skips what it has.
+        List<int>? hidden = null;
         for (var i = (int)Math.Max(0, _sequence + 1 - events.FirstSequence); i < events.Frames.Length; i++)
         {
-            _roster.Apply(events.Frames[i]);
+            if (!_roster.Apply(events.Frames[i]))
+            {
+                // Rare: a quit the sessions were already given by a catch-up.
+                (hidden ??= []).Add(i);
+            }
         }
 
         _sequence = Math.Max(_sequence, last);
         var listeners = Volatile.Read(ref _listeners);
-        foreach (var listener in listeners)
+        if (hidden is null)
         {
-            listener.OnEvents(events);
+            foreach (var listener in listeners)
+            {
+                listener.OnEvents(events);
+            }
+        }
+        else
+        {
+            foreach (var part in Without(events, hidden))
+            {
+                foreach (var listener in listeners)
+                {
+                    listener.OnEvents(part);
+                }
+            }
         }
 
         metrics.Relayed(events.Frames.Length, listeners.Length, events.LastMessageTimestamp);
+    }
+
+    /// <summary>
+    /// The events without the frames at the <paramref name="hidden"/> places, as consecutive parts. Each
+    /// keeps the room's numbering (a listener passes over a missing number like any other), so what
+    /// comes later is still recognised as new; the last part carries the newest message's timestamp.
+    /// </summary>
+    private static List<RoomEvents> Without(RoomEvents events, List<int> hidden)
+    {
+        var parts = new List<RoomEvents>();
+        var start = 0;
+        foreach (var end in hidden.Append(events.Frames.Length))
+        {
+            if (end > start)
+            {
+                parts.Add(new RoomEvents(events.Room, events.Epoch, events.FirstSequence + start, events.Frames[start..end], 0));
+            }
+
+            start = end + 1;
+        }
+
+        if (parts.Count > 0)
+        {
+            parts[^1] = parts[^1] with { LastMessageTimestamp = events.LastMessageTimestamp };
+        }
+
+        return parts;
     }
 
     /// <summary>Under the delivery lock: holds the events from now on and subscribes again in the background.</summary>

@@ -31,6 +31,7 @@ public sealed partial class RoomGrain(
 
     private readonly RoomOptions _options = options.Value;
     private readonly Dictionary<Guid, GatewayLink> _gateways = [];
+    private readonly DepartedMembers _departed = new();
     // The last HistoryLength relayed messages, oldest first, with their timestamps (for resumes).
     private readonly Queue<(long Timestamp, byte[] Frame)> _history = new();
 
@@ -140,8 +141,14 @@ public sealed partial class RoomGrain(
             history = LatestHistory();
         }
 
-        var link = Touch(subscription);
         var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), history, _lastRelayedTimestamp, resumed);
+        if (_departed.Contains(subscription.GatewayId, member.SessionId))
+        {
+            // A join tried again after its session had given up and left: nobody to announce or subscribe.
+            return snapshot;
+        }
+
+        var link = Touch(subscription);
         var entry = new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name));
         if (link.Members.TryAdd(member.SessionId, entry))
         {
@@ -178,6 +185,7 @@ public sealed partial class RoomGrain(
 
     public Task Leave(Guid gatewayId, long version, long sessionId)
     {
+        _departed.Add(gatewayId, sessionId);
         if (_gateways.TryGetValue(gatewayId, out var link))
         {
             link.Version = Math.Max(link.Version, version);
@@ -252,7 +260,8 @@ public sealed partial class RoomGrain(
     /// <summary>
     /// Makes the gateway's members in this room those listed. Members this activation does not know
     /// were announced by an earlier one (the clients already have them on their rosters), so they come
-    /// back silently. A list that a newer join or leave overtook may only add members, never remove them.
+    /// back silently. A list that a newer join or leave overtook may only add members, never remove them,
+    /// and no list brings back a member whose leave the room has seen.
     /// </summary>
     private void Relist(GatewaySubscription subscription, RoomMember[] members)
     {
@@ -260,7 +269,8 @@ public sealed partial class RoomGrain(
         var link = Touch(subscription);
         foreach (var member in members)
         {
-            if (link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name))))
+            if (!_departed.Contains(subscription.GatewayId, member.SessionId)
+                && link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name))))
             {
                 _memberCount++;
             }

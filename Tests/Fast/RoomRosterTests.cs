@@ -21,9 +21,24 @@ public sealed class RoomRosterTests
         Assert.Equal(0, _roster.Count("x"));
         Assert.Equal(2, _roster.Total);
 
-        // A quit for a name nobody knows changes nothing, the total included.
-        _roster.Apply(ChatFrames.Quit("x"));
+        // A quit for a name nobody knows changes nothing, the total included, and is not for the sessions.
+        Assert.False(_roster.Apply(ChatFrames.Quit("x")));
         Assert.Equal(2, _roster.Total);
+    }
+
+    [Fact]
+    public void A_quit_that_a_catch_up_already_gave_the_sessions_is_not_shown_again()
+    {
+        _roster.Reset([ChatFrames.Joined("ann"), ChatFrames.Joined("eve")]);
+
+        // The roster check after a move quit eve before the room itself had heard her leave.
+        Assert.Equal(["""{"quit":"eve"}"""], _roster.Reconcile([ChatFrames.Joined("ann")], removals: true).Select(Text));
+
+        // Then the room's own quit arrives: not shown; ann's would be.
+        Assert.False(_roster.Apply(ChatFrames.Quit("eve")));
+        Assert.True(_roster.Apply(ChatFrames.Quit("ann")));
+        Assert.True(_roster.Apply(ChatFrames.Message("ann", "hi", 1)));
+        Assert.Equal(0, _roster.Total);
     }
 
     [Fact]

@@ -175,6 +175,13 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         {
             output.WriteLine($"{fault}: rosters right {Stopwatch.GetElapsedTime(rostersFrom).TotalSeconds:0.0} s after every message had arrived");
         }
+        else
+        {
+            foreach (var member in members.Where(m => !(m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]))))
+            {
+                output.WriteLine($"{fault}: {member.Name}'s roster is wrong; fault at {faultAt.TotalSeconds:0.0} s; its roster frames: {member.RosterHistory}");
+            }
+        }
 
         // Figures for the note: from the fault to the first message relayed after it, per room.
         var firstRelays = rooms.ToDictionary(

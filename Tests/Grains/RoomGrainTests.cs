@@ -329,6 +329,55 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_member_list_read_before_a_leave_does_not_bring_the_member_back_nor_announce_a_second_quit()
+    {
+        var roomName = NewRoom("stale");
+        await using var first = new TestGateway(Client, roomName, renew: false);
+        await using var second = new TestGateway(Client, roomName, renew: false);
+        await first.JoinAsync("alice");
+        await first.JoinAsync("eve");
+        await second.JoinAsync("bob");
+        var beforeLeave = first.ReadMembers();
+
+        await first.LeaveAsync("eve");
+        await second.Observer.WaitForFrameAsync(ChatFrames.Quit("eve"));
+
+        // The renewal sent just before the leave arrives after it: eve stays gone.
+        Assert.Equal(2, (await first.RenewAsync(beforeLeave)).Members);
+
+        // The next renewal has nothing to put right, so nobody is told that eve quit a second time.
+        Assert.Equal(2, (await first.RenewAsync()).Members);
+        await first.Room.Post("bob", "after the renewals");
+        var events = await second.Observer.WaitUntilAsync(events => events.Any(e => e.Frame.Contains("after the renewals")));
+        Assert.Single(events, e => e.Frame == Text(ChatFrames.Quit("eve")));
+        AssertContiguous(events);
+    }
+
+    [Fact]
+    public async Task A_leave_that_reaches_a_new_activation_before_its_gateway_keeps_the_member_out()
+    {
+        var roomName = NewRoom("leavefirst");
+        var room = Client.GetGrain<IRoomGrain>(roomName);
+        await using var first = new TestGateway(Client, roomName, renew: false);
+        await using var second = new TestGateway(Client, roomName, renew: false);
+        await first.JoinAsync("alice");
+        await first.JoinAsync("eve");
+        await second.JoinAsync("bob");
+        var beforeLeave = first.ReadMembers();
+        await fixture.Cluster.DeactivateAsync(room);
+
+        // The room moved; eve's leave reaches the new activation before her gateway has subscribed to it
+        // again, and the gateway's list from before the leave comes after.
+        await second.RenewAsync();
+        await first.LeaveAsync("eve");
+        Assert.Equal(2, (await first.RenewAsync(beforeLeave)).Members);
+
+        await using var third = new TestGateway(Client, roomName);
+        var snapshot = await third.JoinAsync("carol");
+        Assert.Equal([Text(ChatFrames.Joined("alice")), Text(ChatFrames.Joined("bob"))], snapshot.Roster.Select(Text).Order());
+    }
+
+    [Fact]
     public async Task Members_of_a_gateway_that_stops_renewing_quit_when_its_lease_lapses()
     {
         var roomName = NewRoom("lease");

@@ -226,11 +226,14 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
     /// <summary>One renewal carrying the current member list, as the gateway's timer sends it.</summary>
-    public Task RenewAsync()
-    {
-        var (members, version) = _members.Read();
-        return Room.Renew(new GatewaySubscription(Id, Reference, version), members);
-    }
+    public Task<RoomRenewal> RenewAsync() => RenewAsync(_members.Read());
+
+    /// <summary>A renewal of a member list read earlier (one that a leave may have overtaken on the way).</summary>
+    public Task<RoomRenewal> RenewAsync((RoomMember[] Members, long Version) list) =>
+        Room.Renew(new GatewaySubscription(Id, Reference, list.Version), list.Members);
+
+    /// <summary>The member list and its version, as a renewal would carry them now.</summary>
+    public (RoomMember[] Members, long Version) ReadMembers() => _members.Read();
 
     public void StartRenewing()
     {

@@ -13,6 +13,7 @@ public sealed class SteadyMember : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<(long Timestamp, string Name, string Message, TimeSpan At)> _messages = [];
     private readonly Dictionary<string, int> _roster = [];
+    private readonly List<string> _rosterChanges = [];
     private readonly List<string> _errors = [];
     private readonly bool _withIds;
     private Task? _receiving;
@@ -70,6 +71,18 @@ public sealed class SteadyMember : IAsyncDisposable
             lock (_lock)
             {
                 return new(_roster);
+            }
+        }
+    }
+
+    /// <summary>Every roster frame received, in order ("+name" joined, "-name" quit, with the time): for reports.</summary>
+    public string RosterHistory
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return string.Join(" ", _rosterChanges);
             }
         }
     }
@@ -147,10 +160,12 @@ public sealed class SteadyMember : IAsyncDisposable
             }
             else if (TestChatClient.Str(frame, "joined") is { } joined)
             {
+                _rosterChanges.Add($"+{joined}@{at.TotalSeconds:0.0}");
                 _roster[joined] = _roster.GetValueOrDefault(joined) + 1;
             }
             else if (TestChatClient.Str(frame, "quit") is { } quit)
             {
+                _rosterChanges.Add($"-{quit}@{at.TotalSeconds:0.0}");
                 // A quit for a name not on the roster shows as a negative count, which the tests catch.
                 var count = _roster.GetValueOrDefault(quit) - 1;
                 if (count == 0)
