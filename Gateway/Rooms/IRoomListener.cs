@@ -24,6 +24,14 @@ public interface IRoomListener
     /// </summary>
     void OnCatchUp(RoomCatchUp catchUp, List<byte[]> rosterChanges, bool moved);
 
+    /// <summary>
+    /// Called before the join's snapshot when the room is settling after a move: the listener keeps the
+    /// roster it sends, and takes its own difference with the room's at the next roster check, since its
+    /// snapshot may lack members the gateway's other sessions know (their gateway had not subscribed to
+    /// the new activation yet).
+    /// </summary>
+    void TrackRoster();
+
     /// <summary>The gap could not be closed in place (too many missed messages, or the room stayed out of reach): start over.</summary>
     void OnResync();
 }

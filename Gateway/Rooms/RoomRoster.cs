@@ -34,6 +34,15 @@ public sealed class RoomRoster
         return true;
     }
 
+    /// <summary>Notes the roster events among frames sent to a session.</summary>
+    public void ApplyAll(byte[][] frames)
+    {
+        foreach (var frame in frames)
+        {
+            Apply(frame);
+        }
+    }
+
     /// <summary>
     /// Makes this roster the room's <paramref name="roster"/> (its <c>joined</c> frames) and returns the
     /// frames that tell the sessions so: <c>joined</c> for the members they lack, and, when

@@ -124,6 +124,13 @@ public sealed partial class RoomSubscription(
                 // The room moved under the other listeners; this one follows the new activation already.
                 StartCatchUp(moved: true);
             }
+
+            if (_stage == Stage.CatchingUp || _rosterCheckDue != 0)
+            {
+                // The room is settling after a move: its roster (this snapshot's) and the one the other
+                // sessions here know may differ until the roster check.
+                listener.TrackRoster();
+            }
         }
 
         return snapshot;

@@ -68,6 +68,8 @@ public sealed partial class ChatSession(
 
     public void OnCatchUp(RoomCatchUp catchUp, List<byte[]> rosterChanges, bool moved) => _feed.OnCatchUp(catchUp, rosterChanges, moved);
 
+    public void TrackRoster() => _feed.TrackRoster();
+
     /// <summary>
     /// The gap could not be closed in place: the client reconnects and fetches the history, which has
     /// every stored message. 1012 (service restart) says "come back", with no error to show.

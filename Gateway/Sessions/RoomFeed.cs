@@ -1,4 +1,5 @@
 using Chat.Orleans.Gateway.Connections;
+using Chat.Orleans.Gateway.Rooms;
 
 namespace Chat.Orleans.Gateway.Sessions;
 
@@ -28,6 +29,11 @@ public sealed class RoomFeed(IFrameSink sink)
     private long _ownJoined;
     private long _lastMessage;
 
+    // Only for a session that joined while its room settled after a move: the roster it was sent. Its
+    // snapshot (the new activation's roster) and what the gateway's other sessions know can differ until
+    // the gateway's roster check, which then gives this session its own difference.
+    private RoomRoster? _roster;
+
     private enum Stage
     {
         // Room events wait until the snapshot (roster and history) has been sent.
@@ -36,6 +42,18 @@ public sealed class RoomFeed(IFrameSink sink)
         // Snapshot sent; events flow, and `ready` follows this session's own `joined` event.
         AwaitingOwnJoined,
         Live,
+    }
+
+    /// <summary>
+    /// Before the snapshot: keep this session's own roster until the next roster check (see
+    /// <see cref="IRoomListener.TrackRoster"/>).
+    /// </summary>
+    public void TrackRoster()
+    {
+        lock (_lock)
+        {
+            _roster ??= new RoomRoster();
+        }
     }
 
     /// <summary>True once <c>ready</c> has been sent.</summary>
@@ -54,6 +72,8 @@ public sealed class RoomFeed(IFrameSink sink)
             {
                 sink.Send(frame);
             }
+
+            _roster?.ApplyAll(events.Frames);
 
             _sequence = events.FirstSequence + events.Frames.Length - 1;
             if (events.LastMessageTimestamp > 0)
@@ -90,6 +110,8 @@ public sealed class RoomFeed(IFrameSink sink)
             {
                 sink.Send(frame);
             }
+
+            _roster?.Reset(snapshot.Roster);
 
             foreach (var frame in snapshot.History)
             {
@@ -135,6 +157,17 @@ public sealed class RoomFeed(IFrameSink sink)
                 }
             }
 
+            if (_roster is { } own)
+            {
+                // This session's own difference with the room (see TrackRoster). Once the roster is whole
+                // (a catch-up that is not a move), the gateway's sessions all know the room's roster.
+                rosterChanges = own.Reconcile(catchUp.Roster, removals: !moved);
+                if (!moved)
+                {
+                    _roster = null;
+                }
+            }
+
             foreach (var frame in rosterChanges)
             {
                 sink.Send(frame);
@@ -163,6 +196,7 @@ public sealed class RoomFeed(IFrameSink sink)
             }
 
             sink.Send(events.Frames[i]);
+            _roster?.Apply(events.Frames[i]);
             var own = _stage == Stage.AwaitingOwnJoined && events.Epoch == _epoch && sequence == _ownJoined;
             _epoch = events.Epoch;
             _sequence = sequence;

@@ -130,6 +130,25 @@ public sealed class RoomFeedTests
     }
 
     [Fact]
+    public void A_session_that_joined_while_the_room_settled_gets_its_own_roster_difference_at_the_roster_check()
+    {
+        // The room moved, and this session joined the new activation before dan's gateway had subscribed
+        // to it again: its snapshot lacks dan, whom the gateway's other sessions know from before.
+        _feed.TrackRoster();
+        _feed.OnSnapshot(new RoomSnapshot(NewEpoch, 3, [Joined("ann")], [], LastRelayed: 0));
+        _feed.OnEvents(new RoomEvents("room", NewEpoch, 4, [Joined("me")], 0));
+        var before = _client.Frames.Count;
+
+        // The roster check: the room lists dan again; for the other sessions nothing changed.
+        _feed.OnCatchUp(new RoomCatchUp(NewEpoch, 4, [Joined("ann"), Joined("dan"), Joined("me")], [], [], Complete: true), [], moved: false);
+        Assert.Equal([Text(Joined("dan"))], _client.Frames.Skip(before));
+
+        // From then on its roster is the gateway's: it takes the changes it is given, like every session.
+        _feed.OnCatchUp(new RoomCatchUp(NewEpoch, 4, [Joined("ann"), Joined("me")], [], [], Complete: true), [ChatFrames.Quit("dan")], moved: false);
+        Assert.Equal([Text(Joined("dan")), """{"quit":"dan"}"""], _client.Frames.Skip(before));
+    }
+
+    [Fact]
     public void A_session_still_waiting_for_its_snapshot_takes_nothing_from_a_catch_up()
     {
         _feed.OnCatchUp(CatchUp(Epoch, 3, (5, "x")), [Joined("ann")], moved: false);

@@ -54,13 +54,14 @@ public sealed class TwoSiloCluster : ChatCluster
 /// Continuity: when rooms move (their silo is killed or stopped) or a silo joins, members who never
 /// reconnect see at most a pause. No socket closes, no error frame, every stored message reaches every
 /// member once and in order, nothing is stored twice, and rosters end right (a member who left during
-/// the move is gone, the others announced once).
+/// the move is gone, one who joined during it is there, the others announced once).
 /// </summary>
 public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper output) : IClassFixture<TwoSiloCluster>
 {
     private const int Rooms = 12;
     private const int MembersPerGateway = 2;
     private const int RoomsWithALeaver = 4;
+    private const int RoomsWithAJoiner = 4;
     private static readonly TimeSpan SendInterval = TimeSpan.FromMilliseconds(250);
 
     [Fact]
@@ -133,10 +134,23 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             (faultAt, faultWallClock) = (actDone, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         }
 
-        // A member who leaves while its room is moving.
+        // A member who leaves while its room is moving, and in other rooms one who joins (on the other
+        // gateway than the room's first members to re-subscribe, as the case may be).
         for (var i = 0; i < leavers.Count; i++)
         {
             await leavers[i].DisposeAsync();
+        }
+
+        var joiners = new List<SteadyMember>();
+        for (var r = RoomsWithALeaver; r < RoomsWithALeaver + RoomsWithAJoiner; r++)
+        {
+            var gateway = r % 2 == 0 ? cluster.Gateway : cluster.SecondGateway;
+            joiners.Add(await SteadyMember.JoinAsync(gateway.WebSocketUri(rooms[r]), rooms[r], $"joiner{r}", ClientAddresses.New(), withIds: false));
+        }
+
+        foreach (var joiner in joiners)
+        {
+            joiner.StartReceiving(clock);
         }
 
         // Chat goes on in every room: each member receives messages stored after the fault.
@@ -161,15 +175,19 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
 
         // Everything stored reaches everyone: wait until each member has its room's whole log.
 
-        await WaitOrReportAsync(() => members.All(m => m.Messages.Count >= stored[m.Room].Count), "every member received its room's log");
+        await WaitOrReportAsync(
+            () => members.All(m => m.Messages.Count >= stored[m.Room].Count)
+                && joiners.All(j => j.Messages.Count > 0 && j.Messages[^1].Timestamp == stored[j.Room][^1].Timestamp),
+            "every member received its room's log");
 
-        // Rosters: the live members of the room, each once; the leaver gone.
-        var names = members.GroupBy(m => m.Room).ToDictionary(g => g.Key, g => g.Select(m => m.Name).Order().ToList());
+        // Rosters: the live members of the room, each once; the leaver gone, the joiner there.
+        var everyone = members.Concat(joiners).ToList();
+        var names = everyone.GroupBy(m => m.Room).ToDictionary(g => g.Key, g => g.Select(m => m.Name).Order().ToList());
         // A roster that missed a quit during the move is put right by the renewals' member count, two
         // renewals (5 s each) after the room's own roster has settled; a leave sent through the killed
         // silo may first wait out the 10 s call timeout. Hence the longer bound, and the time reported.
         var rostersFrom = Stopwatch.GetTimestamp();
-        bool RostersRight() => members.All(m => m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]));
+        bool RostersRight() => everyone.All(m => m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]));
         await WaitOrReportAsync(RostersRight, "every roster equals the room's live members", TimeSpan.FromSeconds(45));
         if (RostersRight())
         {
@@ -177,7 +195,7 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         }
         else
         {
-            foreach (var member in members.Where(m => !(m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]))))
+            foreach (var member in everyone.Where(m => !(m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]))))
             {
                 output.WriteLine($"{fault}: {member.Name}'s roster is wrong; fault at {faultAt.TotalSeconds:0.0} s; its roster frames: {member.RosterHistory}");
             }
@@ -213,6 +231,20 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             Assert.All(member.Roster.Values, count => Assert.Equal(1, count));
         }
 
+        foreach (var joiner in joiners)
+        {
+            Assert.False(joiner.Closed, $"{joiner.Name}'s socket closed ({joiner.ClosedWith})");
+            Assert.Empty(joiner.Errors);
+
+            // From its history on, exactly its room's log: no gap and nothing twice across the move.
+            var first = joiner.Messages[0].Timestamp;
+            Assert.Equal(stored[joiner.Room].SkipWhile(x => x.Timestamp != first).ToList(), joiner.Messages.Select(x => (x.Timestamp, x.Name, x.Message)).ToList());
+
+            // Its roster: every live member once, itself included.
+            Assert.Equal(names[joiner.Room], joiner.Roster.Keys.Order().ToList());
+            Assert.All(joiner.Roster.Values, count => Assert.Equal(1, count));
+        }
+
         foreach (var member in members)
         {
             // Every message it sent is stored (the server answered none with an error).
@@ -225,7 +257,7 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             Assert.Equal(stored[room].Count, stored[room].Select(x => x.Message).Distinct().Count());
         }
 
-        foreach (var member in members)
+        foreach (var member in everyone)
         {
             await member.DisposeAsync();
         }
