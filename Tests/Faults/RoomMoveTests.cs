@@ -142,11 +142,16 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         }
 
         var joiners = new List<SteadyMember>();
+        var joinTimes = new List<double>();
         for (var r = RoomsWithALeaver; r < RoomsWithALeaver + RoomsWithAJoiner; r++)
         {
             var gateway = r % 2 == 0 ? cluster.Gateway : cluster.SecondGateway;
+            var joinStarted = Stopwatch.GetTimestamp();
             joiners.Add(await SteadyMember.JoinAsync(gateway.WebSocketUri(rooms[r]), rooms[r], $"joiner{r}", ClientAddresses.New(), withIds: false));
+            joinTimes.Add(Stopwatch.GetElapsedTime(joinStarted).TotalMilliseconds);
         }
+
+        output.WriteLine($"{fault}: joins right after the fault took {string.Join(", ", joinTimes.Select(t => $"{t:F0}"))} ms (name sent to ready)");
 
         foreach (var joiner in joiners)
         {
