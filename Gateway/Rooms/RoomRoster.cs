@@ -97,10 +97,7 @@ public sealed class RoomRoster
     {
         _counts.Clear();
         Total = 0;
-        foreach (var frame in roster)
-        {
-            Apply(frame);
-        }
+        ApplyAll(roster);
     }
 
     /// <summary>How many members of that name the sessions know.</summary>

@@ -334,10 +334,7 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
         var roomName = NewRoom("stale");
         await using var first = new TestGateway(Client, roomName, renew: false);
         await using var second = new TestGateway(Client, roomName, renew: false);
-        await first.JoinAsync("alice");
-        await first.JoinAsync("eve");
-        await second.JoinAsync("bob");
-        var beforeLeave = first.ReadMembers();
+        var beforeLeave = await JoinAliceAndEveThenBobAsync(first, second);
 
         await first.LeaveAsync("eve");
         await second.Observer.WaitForFrameAsync(ChatFrames.Quit("eve"));
@@ -360,10 +357,7 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
         var room = Client.GetGrain<IRoomGrain>(roomName);
         await using var first = new TestGateway(Client, roomName, renew: false);
         await using var second = new TestGateway(Client, roomName, renew: false);
-        await first.JoinAsync("alice");
-        await first.JoinAsync("eve");
-        await second.JoinAsync("bob");
-        var beforeLeave = first.ReadMembers();
+        var beforeLeave = await JoinAliceAndEveThenBobAsync(first, second);
         await fixture.Cluster.DeactivateAsync(room);
 
         // The room moved; eve's leave reaches the new activation before her gateway has subscribed to it
@@ -501,6 +495,18 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
             room, timestamp, message);
 
     private static string NewRoom(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 32)];
+
+    /// <summary>
+    /// Alice and eve join through <paramref name="first"/>, bob through <paramref name="second"/>; returns
+    /// the first gateway's member list as it stood before eve leaves (the tests of stale lists send it late).
+    /// </summary>
+    private static async Task<(RoomMember[] Members, long Version)> JoinAliceAndEveThenBobAsync(TestGateway first, TestGateway second)
+    {
+        await first.JoinAsync("alice");
+        await first.JoinAsync("eve");
+        await second.JoinAsync("bob");
+        return first.ReadMembers();
+    }
 
     private static string Text(byte[] frame) => Encoding.UTF8.GetString(frame);
 }
