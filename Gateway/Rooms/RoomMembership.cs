@@ -42,7 +42,7 @@ public sealed class RoomMembership : IAsyncDisposable
         _subscription.Suspect();
         _registry.PostRetried(_subscription.Room, failure);
         await RoomCalls.PauseBeforeRetry(1);
-        return await RoomCalls.RetryAsync(() => PostAsync(message, key), deadline, exception => _registry.PostRetried(_subscription.Room, exception));
+        return await RoomCalls.RetryAsync(() => PostAsync(message, key), deadline, exception => _registry.PostRetried(_subscription.Room, exception), RoomCalls.AttemptBound(_retryFor));
     }
 
     /// <summary>Leaves the room, once.</summary>

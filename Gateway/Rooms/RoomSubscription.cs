@@ -79,7 +79,7 @@ public sealed partial class RoomSubscription(
         {
             if (_stage == Stage.Following && epoch == _epoch)
             {
-                StartCatchUp(moved: true);
+                StartCatchUp(moved: true, "its activation ended");
             }
         }
     }
@@ -122,7 +122,7 @@ public sealed partial class RoomSubscription(
             else if (_stage == Stage.Following && snapshot.Epoch != _epoch)
             {
                 // The room moved under the other listeners; this one follows the new activation already.
-                StartCatchUp(moved: true);
+                StartCatchUp(moved: true, "a join found a new activation");
             }
 
             if (_stage == Stage.CatchingUp || _rosterCheckDue != 0)
@@ -168,7 +168,7 @@ public sealed partial class RoomSubscription(
         {
             if (_stage == Stage.Following)
             {
-                StartCatchUp(moved: false);
+                StartCatchUp(moved: false, "a room call failed without an answer");
             }
         }
     }
@@ -182,7 +182,7 @@ public sealed partial class RoomSubscription(
                 // A while after a move every live gateway has subscribed again: now the room's roster
                 // is whole, and members who left during the move can be told apart from the others.
                 _rosterCheckDue = 0;
-                StartCatchUp(moved: false);
+                StartCatchUp(moved: false, "roster check after a move");
                 return;
             }
         }
@@ -197,8 +197,11 @@ public sealed partial class RoomSubscription(
             return;
         }
 
+        // Bounded like a catch-up's try (see RoomCalls.AttemptBound): the registry's renewals of every
+        // room wait for this one, and the next renewal, sent a little later, gets through.
         var lost = silos.Lost;
-        var renewal = await grain.Renew(new GatewaySubscription(gatewayId, observer, version), members).WaitAsync(lost);
+        var renewal = await grain.Renew(new GatewaySubscription(gatewayId, observer, version), members)
+            .WaitAsync(RoomCalls.AttemptBound(timing.UnreachableTimeout), lost);
         lock (_deliveryLock)
         {
             if (_stage != Stage.Following || _endedEpochs.Contains(renewal.Epoch))
@@ -208,14 +211,14 @@ public sealed partial class RoomSubscription(
 
             if (renewal.Epoch != _epoch)
             {
-                StartCatchUp(moved: true);
+                StartCatchUp(moved: true, "a renewal found a new activation");
             }
             else if (_rosterCheckDue == 0 && renewal.Members != _roster.Total && ++_rosterMismatches >= 2)
             {
                 // The sessions' roster and the room's disagree at two renewals in a row (one could be a
                 // join or leave on its way): a roster event went missing. The catch-up puts it right.
                 LogRosterDrifted(logger, Room, _roster.Total, renewal.Members);
-                StartCatchUp(moved: false);
+                StartCatchUp(moved: false, "roster drifted");
             }
             else if (renewal.Members == _roster.Total)
             {
@@ -250,7 +253,7 @@ public sealed partial class RoomSubscription(
             }
 
             (_held ??= []).Add(events);
-            StartCatchUp(moved: events.Epoch != _epoch);
+            StartCatchUp(moved: events.Epoch != _epoch, events.Epoch != _epoch ? "events of a new activation" : "events missed");
             return;
         }
 
@@ -318,18 +321,14 @@ public sealed partial class RoomSubscription(
     }
 
     /// <summary>Under the delivery lock: holds the events from now on and subscribes again in the background.</summary>
-    private void StartCatchUp(bool moved)
+    private void StartCatchUp(bool moved, string reason)
     {
         _stage = Stage.CatchingUp;
 
         // The listeners past their snapshot now know the room as this subscription does: the catch-up is
         // theirs. A listener whose snapshot comes later has the room's own roster and history.
         _behind = Array.FindAll(Volatile.Read(ref _listeners), listener => listener.LastMessageTimestamp is not null);
-        if (moved)
-        {
-            LogRoomMoved(logger, Room);
-        }
-
+        LogCatchingUp(logger, Room, reason, _epoch, _sequence);
         _ = CatchUpAsync();
     }
 
@@ -337,7 +336,11 @@ public sealed partial class RoomSubscription(
     {
         try
         {
-            var catchUp = await RoomCalls.RetryAsync(RejoinAsync, RoomCalls.DeadlineAfter(timing.UnreachableTimeout), exception => LogCatchUpRetried(logger, exception, Room));
+            var catchUp = await RoomCalls.RetryAsync(
+                RejoinAsync,
+                RoomCalls.DeadlineAfter(timing.UnreachableTimeout),
+                exception => LogCatchUpRetried(logger, exception, Room),
+                RoomCalls.AttemptBound(timing.UnreachableTimeout));
             lock (_deliveryLock)
             {
                 Apply(catchUp);
@@ -391,7 +394,7 @@ public sealed partial class RoomSubscription(
 
         _behind = [];
 
-        LogCaughtUp(logger, Room, catchUp.Messages.Length, rosterChanges.Count);
+        LogCaughtUp(logger, Room, catchUp.Epoch, catchUp.Sequence, catchUp.Messages.Length, rosterChanges.Count);
         _rosterMismatches = 0;
         if (moved)
         {
@@ -445,16 +448,16 @@ public sealed partial class RoomSubscription(
     /// <summary>How long a room may stay out of reach, and when its roster is checked again after a move.</summary>
     public sealed record Timing(TimeSpan UnreachableTimeout, TimeSpan RosterCheckDelay);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Room {Room} moved to a new activation; its sessions on this gateway catch up in place")]
-    private static partial void LogRoomMoved(ILogger logger, string room);
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Room {Room}: its sessions on this gateway catch up in place ({Reason}); they follow activation {Epoch} at event {Sequence}")]
+    private static partial void LogCatchingUp(ILogger logger, string room, string reason, long epoch, long sequence);
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Room {Room} events missed ({Missed}); its sessions on this gateway catch up in place")]
     private static partial void LogEventsMissed(ILogger logger, string room, long missed);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Room {Room} caught up: {Messages} messages and {RosterChanges} roster changes")]
-    private static partial void LogCaughtUp(ILogger logger, string room, int messages, int rosterChanges);
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Room {Room} caught up with activation {Epoch} at event {Sequence}: {Messages} messages and {RosterChanges} roster changes")]
+    private static partial void LogCaughtUp(ILogger logger, string room, long epoch, long sequence, int messages, int rosterChanges);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Catching up with room {Room} failed; trying again")]
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Catching up with room {Room} failed; trying again")]
     private static partial void LogCatchUpRetried(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Room {Room}: its sessions here know {Known} members, the room {Members}; catching up")]

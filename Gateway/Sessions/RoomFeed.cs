@@ -20,6 +20,12 @@ public sealed class RoomFeed(IFrameSink sink)
 {
     private readonly Lock _lock = new();
     private volatile Stage _stage = Stage.AwaitingSnapshot;
+
+    // Live, and no hand-over under the lock still under way: events may pass straight through. Set only
+    // at the end of a locked section, never in the middle: the snapshot's hand-over goes live right after
+    // the session's own `joined` and then still sends the events that waited behind it, and an event
+    // passing straight through meanwhile would overtake them.
+    private volatile bool _passThrough;
     private List<RoomEvents>? _waiting;
     private byte[]? _resumed;
 
@@ -65,7 +71,7 @@ public sealed class RoomFeed(IFrameSink sink)
     /// <summary>A batch of room events, in the room's order.</summary>
     public void OnEvents(RoomEvents events)
     {
-        if (_stage == Stage.Live && events.Epoch == _epoch && events.FirstSequence > _sequence)
+        if (_passThrough && events.Epoch == _epoch && events.FirstSequence > _sequence)
         {
             // The hot path: every frame is new.
             foreach (var frame in events.Frames)
@@ -94,6 +100,8 @@ public sealed class RoomFeed(IFrameSink sink)
             {
                 Deliver(events);
             }
+
+            _passThrough = _stage == Stage.Live;
         }
     }
 
@@ -130,6 +138,8 @@ public sealed class RoomFeed(IFrameSink sink)
             {
                 Deliver(events);
             }
+
+            _passThrough = _stage == Stage.Live;
         }
     }
 
@@ -179,6 +189,8 @@ public sealed class RoomFeed(IFrameSink sink)
             {
                 GoLive();
             }
+
+            _passThrough = _stage == Stage.Live;
         }
     }
 

@@ -31,6 +31,32 @@ public sealed class RoomFeedTests
     }
 
     [Fact]
+    public async Task An_event_that_arrives_during_the_snapshot_hand_over_comes_after_the_events_that_waited()
+    {
+        // Seen in a fault test as a message shown out of order on a socket that never reconnected. Events
+        // 4 (this session's own joined) and 5 waited for the snapshot. The hand-over goes live right after
+        // 4; right before it sends 5, the subscription hands over 6 from its own thread.
+        var client = new HandOverSink();
+        var feed = new RoomFeed(client);
+        feed.OnEvents(Events(4, Joined("me")));
+        feed.OnEvents(Events(5, Message("waited", 5)));
+        Task? concurrent = null;
+        client.BeforeSending = (Text(Message("waited", 5)), () =>
+        {
+            concurrent = Task.Run(() => feed.OnEvents(Events(6, Message("live", 6))));
+
+            // Without the fix it passes straight through at once, ahead of 5; with it, it waits for the
+            // hand-over's lock, so this wait ends by its bound.
+            concurrent.Wait(TimeSpan.FromMilliseconds(200));
+        });
+
+        feed.OnSnapshot(Snapshot(sequence: 3, roster: [], history: []));
+        await concurrent!.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([Text(Joined("me")), """{"ready":true}""", Text(Message("waited", 5)), Text(Message("live", 6))], client.Frames);
+    }
+
+    [Fact]
     public void Ready_waits_for_own_joined_when_the_snapshot_comes_first()
     {
         _feed.OnSnapshot(Snapshot(sequence: 7, roster: [], history: [Message("hi", 1)]));
@@ -171,4 +197,38 @@ public sealed class RoomFeedTests
     private static byte[] Joined(string name) => ChatFrames.Joined(name);
 
     private static string Text(byte[] frame) => System.Text.Encoding.UTF8.GetString(frame);
+
+    /// <summary>A client that runs a callback right before one given frame is sent; thread-safe.</summary>
+    private sealed class HandOverSink : Chat.Orleans.Gateway.Connections.IFrameSink
+    {
+        private readonly Lock _lock = new();
+        private readonly List<string> _frames = [];
+
+        public (string Frame, Action Callback)? BeforeSending { get; set; }
+
+        public List<string> Frames
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _frames];
+                }
+            }
+        }
+
+        public void Send(byte[] frame)
+        {
+            var text = Text(frame);
+            if (BeforeSending is { } before && before.Frame == text)
+            {
+                before.Callback();
+            }
+
+            lock (_lock)
+            {
+                _frames.Add(text);
+            }
+        }
+    }
 }

@@ -21,6 +21,26 @@ public sealed class TwoSiloCluster : ChatCluster
         Silos.Add(StartSiloProcess());
         Gateway = await StartGatewayAsync();
         SecondGateway = await StartGatewayAsync();
+        Gateway.Log.Name = "gateway 1";
+        SecondGateway.Log.Name = "gateway 2";
+    }
+
+    /// <summary>
+    /// For a failing test's report: both gateways' log lines about <paramref name="room"/>, the silo
+    /// connections that dropped, and the silos' own lines about it, in time order.
+    /// </summary>
+    public string Report(string room)
+    {
+        var lines = Gateway.Log.Mentioning(room).Concat(Gateway.Log.Mentioning("[3201]"))
+            .Concat(SecondGateway.Log.Mentioning(room)).Concat(SecondGateway.Log.Mentioning("[3201]"))
+            .Concat(AllSilos.SelectMany(silo => silo.OutputMentioning(room)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+        // The posts that were sent again are many and alike: counted, not listed.
+        var retriedPosts = lines.Count(line => line.Contains("[3005]", StringComparison.Ordinal));
+        var shown = lines.Where(line => !line.Contains("[3005]", StringComparison.Ordinal)).TakeLast(80).Select(line => "    " + line);
+        return string.Join(Environment.NewLine, shown.Append($"    ({retriedPosts} posts sent again, not listed)"));
     }
 
     /// <summary>Starts or stops silos until <paramref name="count"/> are up and active in the cluster.</summary>
@@ -159,7 +179,9 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         }
 
         // Chat goes on in every room: each member receives messages stored after the fault.
-        await Poll.UntilAsync(() => members.All(m => m.Messages.Count(x => x.Timestamp > faultWallClock) >= 10), TimeSpan.FromSeconds(60));
+        output.WriteLine($"{fault}: fault at {DateTimeOffset.FromUnixTimeMilliseconds(faultWallClock):HH:mm:ss.fff} UTC");
+        bool Resumed(SteadyMember m) => m.Messages.Count(x => x.Timestamp > faultWallClock) >= 10;
+        await WaitOrFailAsync(() => members.All(Resumed), "each member receives 10 messages stored after the fault", () => members.Where(m => !Resumed(m)));
         await stopSending.CancelAsync();
         await Task.WhenAll(sending);
 
@@ -222,6 +244,11 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         var newlyDead = (await DeadSilosAsync()).Except(deadBefore).ToList();
         output.WriteLine($"{fault}: silos declared dead: {(newlyDead.Count == 0 ? "none" : string.Join(", ", newlyDead))}");
         Assert.Equal(fault == "silo added" ? [] : [victim!.SiloPort], newlyDead);
+
+        foreach (var member in members.Where(m => m.Closed || m.Errors.Count > 0 || !stored[m.Room].SequenceEqual(m.Messages.Select(x => (x.Timestamp, x.Name, x.Message)))))
+        {
+            ReportMember(member, $"its messages differ from its room's log ({member.Messages.Count} received, {stored[member.Room].Count} stored), or it was closed or sent an error");
+        }
 
         foreach (var member in members)
         {
@@ -292,6 +319,36 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
     {
         var hosts = await cluster.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: false);
         return [.. hosts.Where(host => host.Value == SiloStatus.Dead).Select(host => host.Key.Endpoint.Port)];
+    }
+
+    /// <summary>Waits for the condition; if it does not hold in time, reports the members it names and fails.</summary>
+    private async Task WaitOrFailAsync(Func<bool> condition, string what, Func<IEnumerable<SteadyMember>> lagging)
+    {
+        try
+        {
+            await Poll.UntilAsync(condition, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            foreach (var member in lagging())
+            {
+                ReportMember(member, $"not met within 60 s: {what}");
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Everything needed to tell what happened to one member from the test's output alone: its last
+    /// frames with their times, how its socket ended, and what its room's gateways and silos logged.
+    /// </summary>
+    private void ReportMember(SteadyMember member, string why)
+    {
+        output.WriteLine($"{member.Name} in room {member.Room}: {why}; its last frames:");
+        output.WriteLine(member.FrameHistory(25));
+        output.WriteLine($"  what the gateways and silos logged about room {member.Room}:");
+        output.WriteLine(cluster.Report(member.Room));
     }
 
     private Task WaitOrReportAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>

@@ -11,6 +11,7 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
     public async Task Killing_a_silo_loses_no_relayed_message_and_every_room_resumes()
     {
         var clock = Stopwatch.StartNew();
+        var startedUtc = DateTime.UtcNow;
         using var stop = new CancellationTokenSource();
         var rooms = Enumerable.Range(0, Rooms).Select(i => $"failover-{i}-{Guid.NewGuid():N}"[..24]).ToArray();
         var chatters = new List<(string Room, Chatter Chatter)>();
@@ -58,7 +59,13 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
                     }
 
                     // In order, each once, and every one of them stored.
-                    Assert.True(messages.Zip(messages.Skip(1)).All(p => p.First.Timestamp < p.Second.Timestamp), $"{chatter.Name}: out of order or doubled");
+                    var wrong = Enumerable.Range(1, Math.Max(0, messages.Count - 1)).FirstOrDefault(i => messages[i].Timestamp <= messages[i - 1].Timestamp, -1);
+                    if (wrong > 0)
+                    {
+                        ReportOrder(room, chatter, messages, wrong, startedUtc, killedAt);
+                    }
+
+                    Assert.True(wrong < 0, $"{chatter.Name}: out of order or doubled");
                     Assert.All(messages, m => Assert.Contains((m.Timestamp, m.Name, m.Message), storedSet));
                 }
             }
@@ -70,5 +77,22 @@ public sealed class SiloFailoverTests(TwoSiloCluster cluster, ITestOutputHelper 
 
         // Rooms on the surviving silo recover at once; the slowest is the one that had to move.
         output.WriteLine($"failover: slowest room resumed {recoveries.Max():F0} ms after the kill");
+    }
+
+    /// <summary>
+    /// Everything needed to tell from the test's output alone why a member saw a message out of order or
+    /// twice: the messages around it with their arrival times, and what its room's gateways and silos logged.
+    /// </summary>
+    private void ReportOrder(string room, Chatter chatter, List<(long Timestamp, string Name, string Message, TimeSpan At)> messages, int wrong, DateTime startedUtc, TimeSpan killedAt)
+    {
+        output.WriteLine($"{chatter.Name} in room {room} ({chatter.Reconnects} reconnects): message {wrong} of {messages.Count} on its connection is not newer than the one before; the kill was at {startedUtc + killedAt:HH:mm:ss.fff} UTC");
+        for (var i = Math.Max(0, wrong - 5); i < Math.Min(messages.Count, wrong + 5); i++)
+        {
+            var m = messages[i];
+            output.WriteLine($"    {startedUtc + m.At:HH:mm:ss.fff} {(i == wrong ? ">" : " ")} {m.Timestamp} {m.Name}: {m.Message}");
+        }
+
+        output.WriteLine($"  what the gateways and silos logged about room {room}:");
+        output.WriteLine(cluster.Report(room));
     }
 }

@@ -15,6 +15,9 @@ public class ChatCluster : IAsyncLifetime
 
     public ChatGateway Gateway { get; protected set; } = null!;
 
+    /// <summary>Every silo process started, also those killed or stopped since.</summary>
+    public IEnumerable<SiloProcess> AllSilos => _started.OfType<SiloProcess>();
+
     /// <summary>A cluster client for driving grains directly (the main gateway's).</summary>
     public IClusterClient Client => Gateway.Client;
 

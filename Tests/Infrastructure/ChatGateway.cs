@@ -15,11 +15,15 @@ public sealed class ChatGateway : IAsyncDisposable
     private readonly WebApplication _app;
     private bool _stopped;
 
-    private ChatGateway(WebApplication app, Task started)
+    private ChatGateway(WebApplication app, Task started, RecordedLog log)
     {
         _app = app;
         Started = started;
+        Log = log;
     }
+
+    /// <summary>The gateway's own log lines, with their times (for a failing test's report).</summary>
+    public RecordedLog Log { get; }
 
     /// <summary>Completes when the gateway is connected to the cluster; Kestrel serves before that.</summary>
     public Task Started { get; }
@@ -64,12 +68,15 @@ public sealed class ChatGateway : IAsyncDisposable
             builder.Configuration["Urls"] = "http://127.0.0.1:0";
         }
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var log = new RecordedLog();
+        builder.Logging.AddProvider(log);
+        builder.Logging.AddFilter<RecordedLog>(RecordedLog.Categories, LogLevel.Information);
         var app = Gateway.Program.Build(builder);
 
         var serving = new TaskCompletionSource();
         var server = app.Services.GetRequiredService<IServer>();
         var started = Task.Run(() => app.StartAsync());
-        var gateway = new ChatGateway(app, started);
+        var gateway = new ChatGateway(app, started, log);
 
         // Kestrel binds before the Orleans client connects; wait for the bound address.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));

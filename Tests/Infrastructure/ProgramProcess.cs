@@ -14,8 +14,11 @@ public sealed class ProgramProcess : IAsyncDisposable
 
     private ProgramProcess(Process process) => _process = process;
 
-    /// <summary>The last lines the program wrote (warnings and errors), for a failing test's report.</summary>
+    /// <summary>The last lines the program wrote (warnings and errors, and its rooms' catch-ups), for a failing test's report.</summary>
     public string Output => string.Join(Environment.NewLine, _output);
+
+    /// <summary>The kept lines that mention <paramref name="text"/>, each starting with its UTC time (HH:mm:ss.fff).</summary>
+    public IEnumerable<string> Mentioning(string text) => _output.Where(line => line.Contains(text, StringComparison.Ordinal));
 
     public bool HasExited => _process.HasExited;
 
@@ -37,6 +40,14 @@ public sealed class ProgramProcess : IAsyncDisposable
         }
 
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+
+        // The programs' own lines about rooms too (a gateway re-subscribing, say), one per line with the
+        // time, so that a failing continuity test can put them beside the gateways' and the clients'.
+        start.Environment["Logging__LogLevel__Chat.Orleans"] = "Information";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        start.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+        start.Environment["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true";
         var process = Process.Start(start)!;
         var running = new ProgramProcess(process);
         process.OutputDataReceived += (_, line) => running.Keep(line.Data);
@@ -54,7 +65,7 @@ public sealed class ProgramProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
-        while (_output.Count > 200 && _output.TryDequeue(out _))
+        while (_output.Count > 5000 && _output.TryDequeue(out _))
         {
         }
     }

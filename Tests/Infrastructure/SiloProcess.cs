@@ -21,6 +21,10 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string Output => _process.Output;
 
+    /// <summary>The silo's kept lines that mention <paramref name="text"/>, each named after the silo, starting with its UTC time.</summary>
+    public IEnumerable<string> OutputMentioning(string text) =>
+        _process.Mentioning(text).Select(line => line.Length > 13 ? $"{line[..13]}silo {SiloPort} {line[13..]}" : line);
+
     public Task KillAsync() => _process.KillAsync();
 
     public Task TerminateAsync(TimeSpan timeout) => _process.TerminateAsync(timeout);

@@ -15,6 +15,9 @@ public sealed class SteadyMember : IAsyncDisposable
     private readonly Dictionary<string, int> _roster = [];
     private readonly List<string> _rosterChanges = [];
     private readonly List<string> _errors = [];
+
+    // Every frame, with the UTC time it arrived: for a failing test's report.
+    private readonly List<string> _frames = [];
     private readonly bool _withIds;
     private Task? _receiving;
     private int _sent;
@@ -87,6 +90,20 @@ public sealed class SteadyMember : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The last <paramref name="count"/> frames received, each with its UTC arrival time (as in the
+    /// gateways' and silos' log lines), and how the socket ended: for a failing test's report.
+    /// </summary>
+    public string FrameHistory(int count)
+    {
+        lock (_lock)
+        {
+            var lines = _frames.Skip(Math.Max(0, _frames.Count - count)).Select(frame => "    " + frame);
+            var end = Closed ? $"    (socket closed by the server: {ClosedWith?.ToString() ?? "no close frame"})" : "    (socket open)";
+            return string.Join(Environment.NewLine, lines.Append(end));
+        }
+    }
+
     public List<string> Errors
     {
         get
@@ -154,6 +171,7 @@ public sealed class SteadyMember : IAsyncDisposable
     {
         lock (_lock)
         {
+            _frames.Add($"{DateTime.UtcNow:HH:mm:ss.fff} {Name} got {frame.GetRawText()}");
             if (TestChatClient.Str(frame, "error") is { } error)
             {
                 _errors.Add(error);
