@@ -16,6 +16,11 @@
 #                        ConnectionStrings__Chat is set)
 #   --build              build even when the programs are up to date
 #
+#   ./run.sh token --user alice [--name Alice] [--role moderator|admin|publisher] [--rooms a,b] [--minutes 60]
+#                        prints a sign-in token for this local chat (paste it on the page, or open
+#                        http://localhost:8080/#token=...). Tokens are signed with Chat__Auth__SigningKeys__0
+#                        when it is set, else with a key made once in .data/auth-signing-key.
+#
 # Builds the silo and the gateway (Release) only when a source is newer than the built programs.
 # Prints "silo N started (pid P)" and "gateway N started (pid P)" for every start.
 # A silo or gateway that exits is reported and started again on the same ports, after 1 s, then
@@ -25,6 +30,30 @@
 set -euo pipefail
 # A failure inside $(...) fails the assignment too, so an error in the up-to-date check is not "up to date".
 shopt -s inherit_errexit
+
+# The key that signs local tokens (PROTOCOL.md, "Identity"): the one given, or one made once for this
+# checkout and kept private in .data/.
+use_local_signing_key() {
+  if [ -n "${Chat__Auth__SigningKeys__0:-}" ]; then return; fi
+  local file=.data/auth-signing-key
+  if [ ! -s "$file" ]; then
+    mkdir -p .data
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$file")
+  fi
+  Chat__Auth__SigningKeys__0=$(cat "$file")
+  export Chat__Auth__SigningKeys__0
+}
+
+if [ "${1:-}" = token ]; then
+  shift
+  cd "$(dirname "$0")"
+  use_local_signing_key
+  if [ ! -f Gateway/bin/Release/net10.0/Chat.Orleans.Gateway.dll ]; then
+    dotnet build Gateway/Gateway.csproj -c Release -v quiet -nologo >&2
+  fi
+  cd Gateway
+  exec dotnet bin/Release/net10.0/Chat.Orleans.Gateway.dll token "$@"
+fi
 
 silos=1
 gateways=1
@@ -65,6 +94,7 @@ done
 if [ -n "$data" ]; then data=$(realpath -m "$data"); fi
 cd "$(dirname "$0")"
 data=${data:-.data/postgres}
+use_local_signing_key
 
 # Restart policy. A process that stayed up this long was healthy: its next exit starts the count anew.
 readonly steady_seconds=60

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Chat.Orleans.Gateway.Connections;
+using Chat.Orleans.Gateway.Moderation;
 using Chat.Orleans.Gateway.Rooms;
 using Chat.Orleans.Gateway.Sessions;
 using Microsoft.Extensions.FileProviders;
@@ -38,6 +39,7 @@ public static partial class ChatEndpoints
             context.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
             return Results.Bytes(page, "text/html;charset=UTF-8");
         });
+        app.MapModerationEndpoints();
         app.Map("/api/room", CreateRoomAsync);
         app.Map("/api/room/{**path}", RoomAsync);
         app.MapFallback(() => Results.Text("Not found", statusCode: StatusCodes.Status404NotFound));
@@ -65,6 +67,8 @@ public static partial class ChatEndpoints
         GatewayMetrics metrics,
         ChatSessionFactory sessions,
         IClusterClient cluster,
+        SessionPolicy policy,
+        AuditLog audit,
         IHostApplicationLifetime lifetime,
         ILoggerFactory loggers)
     {
@@ -80,6 +84,24 @@ public static partial class ChatEndpoints
         if (!isPrivate && name.Length > options.Value.MaxNameLength)
         {
             return Results.Text("Name too long", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var method = context.Request.Method;
+        var moderation = (rest == "" && HttpMethods.IsDelete(method))
+            || (rest == "messages" && HttpMethods.IsPost(method))
+            || (rest.StartsWith("messages/", StringComparison.Ordinal) && HttpMethods.IsDelete(method));
+        if (moderation)
+        {
+            if (isPrivate && !await roomIds.IsMintedAsync(name, context.RequestAborted))
+            {
+                return Results.Text("Not found", statusCode: StatusCodes.Status404NotFound);
+            }
+
+            return rest == ""
+                ? await ModerationEndpoints.CloseRoomAsync(context, name, policy, cluster, audit, metrics)
+                : rest == "messages"
+                    ? await ModerationEndpoints.PublishAsync(context, name, policy, cluster, audit, metrics, options.Value)
+                    : await ModerationEndpoints.DeleteMessageAsync(context, name, rest["messages/".Length..], policy, cluster, audit, metrics);
         }
 
         if (rest == "messages")

@@ -8,6 +8,9 @@ public sealed class GatewayMetrics
     public const string MeterName = "Chat.Gateway";
 
     private readonly UpDownCounter<int> _socketsOpen;
+    private readonly Counter<long> _tokensRefused;
+    private readonly Counter<long> _moderationActions;
+    private readonly Counter<long> _sessionsBanned;
     private readonly Counter<long> _socketsRefused;
     private readonly Counter<long> _socketsRefusedForAddress;
     private readonly Counter<long> _messagesRelayed;
@@ -25,7 +28,16 @@ public sealed class GatewayMetrics
         _broadcastLatency = meter.CreateHistogram<double>("chat.broadcast.latency", unit: "ms", description: "From a message's timestamp (assigned before it is stored) to its arrival at this gateway.");
         _rateLimited = meter.CreateCounter<long>("chat.messages.rate_limited", description: "Messages refused by the rate limit.");
         _sendQueueOverflows = meter.CreateCounter<long>("chat.send_queue.overflows", description: "Sockets closed because they fell too far behind.");
+        _tokensRefused = meter.CreateCounter<long>("chat.tokens.refused", description: "Tokens refused, by reason (signature, expired, ...).");
+        _moderationActions = meter.CreateCounter<long>("chat.moderation.actions", description: "Moderation actions carried out through this gateway, by action.");
+        _sessionsBanned = meter.CreateCounter<long>("chat.sessions.banned", description: "Sessions closed or refused by a ban.");
     }
+
+    public void TokenRefused(string reason) => _tokensRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void ModerationAction(string action) => _moderationActions.Add(1, new KeyValuePair<string, object?>("action", action));
+
+    public void SessionBanned() => _sessionsBanned.Add(1);
 
     public void SocketOpened() => _socketsOpen.Add(1);
 

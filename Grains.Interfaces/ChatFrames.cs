@@ -18,9 +18,12 @@ public static class ChatFrames
     /// <summary>Extension: a resumed join had more to catch up than the room sends; the client pages back.</summary>
     public static readonly byte[] NotResumed = """{"resumed":false}"""u8.ToArray();
 
-    /// <summary>A chat message; <paramref name="id"/> (the client's message id, if it sent one) is an extension field.</summary>
-    public static byte[] Message(string name, string message, long timestamp, string? id = null) =>
-        Write((name, message, timestamp, id), static (writer, m) =>
+    /// <summary>
+    /// A chat message. Extension fields: <paramref name="id"/>, the client's message id if it sent one, and
+    /// <paramref name="user"/>, the verified user id (token <c>sub</c>) of its author, for verified authors only.
+    /// </summary>
+    public static byte[] Message(string name, string message, long timestamp, string? id = null, string? user = null) =>
+        Write((name, message, timestamp, id, user), static (writer, m) =>
         {
             writer.WriteString("name"u8, m.name);
             writer.WriteString("message"u8, m.message);
@@ -29,11 +32,37 @@ public static class ChatFrames
             {
                 writer.WriteString("id"u8, m.id);
             }
+
+            WriteUser(writer, m.user);
         });
 
-    public static byte[] Joined(string name) => Write(name, static (writer, n) => writer.WriteString("joined"u8, n));
+    /// <summary>Someone is in the room; <paramref name="user"/> (extension) only for a verified session. The name comes first (see <see cref="TryReadRosterChange"/>).</summary>
+    public static byte[] Joined(string name, string? user = null) => Write((name, user), static (writer, m) =>
+    {
+        writer.WriteString("joined"u8, m.name);
+        WriteUser(writer, m.user);
+    });
 
-    public static byte[] Quit(string name) => Write(name, static (writer, n) => writer.WriteString("quit"u8, n));
+    public static byte[] Quit(string name, string? user = null) => Write((name, user), static (writer, m) =>
+    {
+        writer.WriteString("quit"u8, m.name);
+        WriteUser(writer, m.user);
+    });
+
+    /// <summary>Extension: the message with this timestamp was deleted.</summary>
+    public static byte[] Deleted(long timestamp) => Write(timestamp, static (writer, t) => writer.WriteNumber("deleted"u8, t));
+
+    /// <summary>Extension: the capabilities this session has (PROTOCOL.md, "Capabilities").</summary>
+    public static byte[] Caps(string[] caps) => Write(caps, static (writer, c) =>
+    {
+        writer.WriteStartArray("caps"u8);
+        foreach (var cap in c)
+        {
+            writer.WriteStringValue(cap);
+        }
+
+        writer.WriteEndArray();
+    });
 
     /// <summary>
     /// Reads a <c>joined</c> or <c>quit</c> frame made by <see cref="Joined"/> or <see cref="Quit"/>: the
@@ -58,6 +87,14 @@ public static class ChatFrames
     }
 
     public static byte[] Error(string text) => Write(text, static (writer, t) => writer.WriteString("error"u8, t));
+
+    private static void WriteUser(Utf8JsonWriter writer, string? user)
+    {
+        if (user is not null)
+        {
+            writer.WriteString("user"u8, user);
+        }
+    }
 
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;

@@ -27,4 +27,8 @@ public interface IGatewayObserver : IGrainObserver
     /// </summary>
     [OneWay, Alias("OnActivationEnded")]
     Task OnActivationEnded(string room, long epoch);
+
+    /// <summary><paramref name="room"/> was closed: the gateway closes its members' sockets (1000).</summary>
+    [OneWay, Alias("OnRoomClosed")]
+    Task OnRoomClosed(string room);
 }

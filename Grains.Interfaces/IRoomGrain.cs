@@ -29,10 +29,27 @@ public interface IRoomGrain : IGrainWithStringKey
     /// Stores a message and relays it to every member, in that order. Completes with the message's
     /// timestamp once it is durably stored; fails when it could not be stored (and then it was not relayed).
     /// A post whose <paramref name="key"/> (see <see cref="PostKeys"/>) the room already stored is neither
-    /// stored nor relayed again, and completes with 0: so a post may be retried safely.
+    /// stored nor relayed again, and completes with the first one's timestamp: so a post may be retried
+    /// safely. <paramref name="user"/> is the verified author's user id, null for an anonymous one.
     /// </summary>
     [Alias("Post")]
-    Task<long> Post(string name, string message, string? key = null);
+    Task<long> Post(string name, string message, string? key = null, string? user = null);
+
+    /// <summary>
+    /// Deletes the message with <paramref name="timestamp"/> (PROTOCOL.md, "Moderation"): its log row keeps a
+    /// tombstone by <paramref name="actor"/>, it leaves the history, and every member gets <c>deleted</c>.
+    /// <paramref name="requiredAuthor"/> is the user id the message must be by (a verified author deleting
+    /// their own); null deletes any (a moderator, checked by the gateway).
+    /// </summary>
+    [Alias("Delete")]
+    Task<DeleteOutcome> Delete(long timestamp, string actor, string? requiredAuthor);
+
+    /// <summary>
+    /// Closes the room (PROTOCOL.md, "Close a room"): its history is erased, every gateway closes its
+    /// members' sockets, and the name may be used again later as a new, empty room.
+    /// </summary>
+    [Alias("Close")]
+    Task Close();
 
     /// <summary>
     /// Keeps a gateway's subscription alive and carries its member list, so that a room re-activated

@@ -196,9 +196,12 @@ public sealed class Scenarios(Measurements measurements, ChatTarget chat, FloorT
         var rate = double.Parse(Environment.GetEnvironmentVariable("BENCH_PROFILE_RATE") ?? "1", CultureInfo.InvariantCulture);
         var target = Environment.GetEnvironmentVariable("BENCH_PROFILE_TARGET") == "floor" ? (IBenchTarget)floor : chat;
         var servers = int.Parse(Environment.GetEnvironmentVariable("BENCH_PROFILE_SERVERS") ?? "1", CultureInfo.InvariantCulture);
+
+        // Longer runs are a background load for other measurements (the fault tests under load).
+        var seconds = int.Parse(Environment.GetEnvironmentVariable("BENCH_PROFILE_SECONDS") ?? "30", CultureInfo.InvariantCulture);
         await using var run = await measurements.StartRunAsync(target, "p", rooms, 10, servers);
-        var row = await measurements.PhaseAsync(target, run, rooms, 10, rate, 30);
-        log.Write("profile", $"Profile: {target.Name} only, {rooms} rooms × 10 members, {rate} msg/s each, 30 s (BENCH_PROFILE_ROOMS, _RATE, _TARGET)", [row]);
+        var row = await measurements.PhaseAsync(target, run, rooms, 10, rate, seconds);
+        log.Write("profile", $"Profile: {target.Name} only, {rooms} rooms × 10 members, {rate} msg/s each, {seconds} s (BENCH_PROFILE_ROOMS, _RATE, _TARGET, _SECONDS)", [row]);
     }
 
     /// <summary>The gateway's default socket limit: its file limit less a reserve (see GatewayOptions.MaxSockets).</summary>

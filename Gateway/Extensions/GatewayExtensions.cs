@@ -1,4 +1,6 @@
+using Chat.Orleans.Gateway.Auth;
 using Chat.Orleans.Gateway.Connections;
+using Chat.Orleans.Gateway.Moderation;
 using Chat.Orleans.Gateway.Health;
 using Chat.Orleans.Gateway.Rooms;
 using Chat.Orleans.Gateway.Sessions;
@@ -21,6 +23,34 @@ public static class GatewayExtensions
             .BindConfiguration(ChatGatewayOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>
+    /// <see cref="AuthOptions"/> from <c>Chat:Auth</c>, validated at start (a bad key fails the boot with its
+    /// name), and the token verifier built from them once.
+    /// </summary>
+    public static WebApplicationBuilder AddAuth(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuthOptions>()
+            .BindConfiguration(AuthOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        builder.Services.AddSingleton<TokenVerifier>();
+        return builder;
+    }
+
+    /// <summary>Bans and mutes (held in memory, kept current from the database), the audit log, and the sessions' rules.</summary>
+    public static WebApplicationBuilder AddModeration(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<BanStore>();
+        builder.Services.AddSingleton<BanList>();
+        builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddSingleton<SessionDirectory>();
+        builder.Services.AddSingleton<SessionPolicy>();
+        builder.Services.AddSingleton<BanWatcher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<BanWatcher>());
         return builder;
     }
 

@@ -97,6 +97,116 @@ public static class ClientFrames
     }
 
     /// <summary>
+    /// Reads the name frame's optional <c>"token"</c> (PROTOCOL.md, "Identity") and <c>"caps"</c>
+    /// ("Capabilities"). A token that is not a string is an invalid token; <c>caps</c> that is not a list
+    /// of strings asks for nothing (unknown capabilities are never an error).
+    /// </summary>
+    /// <returns>Null when valid; otherwise the error frame to send before closing (1008).</returns>
+    public static byte[]? ReadSignIn(ReadOnlySpan<byte> frame, out string? token, out string[]? caps)
+    {
+        token = null;
+        caps = null;
+        if (!TryReadObject(frame, "token"u8, default, out var field, out _))
+        {
+            return null;
+        }
+
+        if (!field.IsAbsentOrNull)
+        {
+            if (!field.IsString || string.IsNullOrEmpty(field.Text))
+            {
+                return ErrorFrames.InvalidToken;
+            }
+
+            token = field.Text;
+        }
+
+        caps = ReadStringList(frame, "caps"u8);
+        return null;
+    }
+
+    /// <summary>Which kind of frame a named session sent: by the key it carries (a frame with none of them is read as a message).</summary>
+    public static FrameKind KindOf(ReadOnlySpan<byte> frame)
+    {
+        // The hot path: the page and the original client put "message" first.
+        if (frame.StartsWith("""{"message":"""u8))
+        {
+            return FrameKind.Message;
+        }
+
+        if (!TryReadObject(frame, "delete"u8, "token"u8, out var delete, out var token))
+        {
+            return FrameKind.Message;
+        }
+
+        if (!delete.IsAbsentOrNull)
+        {
+            return FrameKind.Delete;
+        }
+
+        return token.IsAbsentOrNull || frame.IndexOf("\"message\""u8) >= 0 ? FrameKind.Message : FrameKind.Token;
+    }
+
+    /// <summary>Reads <c>{"delete": &lt;timestamp&gt;}</c>.</summary>
+    /// <returns>Null when valid; otherwise the error frame to send (the socket stays open).</returns>
+    public static byte[]? ReadDelete(ReadOnlySpan<byte> frame, out long timestamp)
+    {
+        timestamp = 0;
+        if (!TryReadObject(frame, "delete"u8, default, out var field, out _) || field.Integer is not { } value || value < 0)
+        {
+            return ErrorFrames.InvalidDelete;
+        }
+
+        timestamp = value;
+        return null;
+    }
+
+    /// <summary>Reads a later <c>{"token": ...}</c>, which replaces the session's token.</summary>
+    public static byte[]? ReadToken(ReadOnlySpan<byte> frame, out string token)
+    {
+        token = "";
+        if (!TryReadObject(frame, "token"u8, default, out var field, out _) || !field.IsString || string.IsNullOrEmpty(field.Text))
+        {
+            return ErrorFrames.InvalidToken;
+        }
+
+        token = field.Text;
+        return null;
+    }
+
+    /// <summary>A top-level property that is a list of strings, or null when it is absent or anything else.</summary>
+    private static string[]? ReadStringList(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> property)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var wanted = reader.ValueTextEquals(property);
+                reader.Read();
+                if (wanted && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    var list = new List<string>();
+                    while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                    {
+                        list.Add(reader.GetString()!);
+                    }
+
+                    return reader.TokenType == JsonTokenType.EndArray ? [.. list] : null;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Reads up to two top-level properties of a JSON object (an empty second name reads one). False when
     /// the frame is not a JSON object, or is truncated or followed by anything.
     /// </summary>
@@ -155,4 +265,12 @@ public static class ClientFrames
 
         public bool IsString => Token == JsonTokenType.String;
     }
+}
+
+/// <summary>What a named session's frame asks for.</summary>
+public enum FrameKind
+{
+    Message,
+    Token,
+    Delete,
 }

@@ -19,5 +19,15 @@ public static class ErrorFrames
     public static readonly byte[] FrameTooLarge = ChatFrames.Error("Frame too large.");
     public static readonly byte[] NameTimeout = ChatFrames.Error("No name was sent in time.");
     public static readonly byte[] TooSlow = ChatFrames.Error("Too many frames waiting: the connection is too slow.");
+    public static readonly byte[] InvalidToken = ChatFrames.Error("Invalid token.");
+    public static readonly byte[] SignInRequired = ChatFrames.Error("Sign-in required.");
+    public static readonly byte[] TokenExpired = ChatFrames.Error("Token expired.");
+    public static readonly byte[] Banned = ChatFrames.Error("You were banned from this room.");
+    public static readonly byte[] Muted = ChatFrames.Error("You are muted in this room.");
+    public static readonly byte[] RoomClosed = ChatFrames.Error("This room was closed.");
+    public static readonly byte[] InvalidDelete = ChatFrames.Error("delete must be a message's timestamp.");
+    public static readonly byte[] CannotDelete = ChatFrames.Error("You cannot delete this message.");
+    public static readonly byte[] NoSuchMessage = ChatFrames.Error("No such message.");
+    public static readonly byte[] DeleteFailed = ChatFrames.Error("The message could not be deleted. Please try again.");
     public static readonly byte[] JoinFailed = ChatFrames.Error("The room is not available right now. Please try again.");
 }

@@ -34,4 +34,7 @@ public interface IRoomListener
 
     /// <summary>The gap could not be closed in place (too many missed messages, or the room stayed out of reach): start over.</summary>
     void OnResync();
+
+    /// <summary>The room was closed by an admin: the session ends (1000).</summary>
+    void OnRoomClosed();
 }

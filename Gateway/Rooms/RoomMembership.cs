@@ -28,7 +28,10 @@ public sealed class RoomMembership : IAsyncDisposable
     /// comes back like any other, as a room event to every member, the sender included, so nothing here
     /// sends it. Fails when it could not be stored (then nobody got it).
     /// </summary>
-    public Task<long> PostAsync(string message, string key) => _subscription.PostAsync(_member.Name, message, key);
+    public Task<long> PostAsync(string message, string key) => _subscription.PostAsync(_member.Name, message, key, _member.User);
+
+    /// <summary>Deletes a message of the room in this member's name (see <see cref="IRoomGrain.Delete"/>).</summary>
+    public Task<DeleteOutcome> DeleteAsync(long timestamp, string actor, string? requiredAuthor) => _subscription.DeleteAsync(timestamp, actor, requiredAuthor);
 
     /// <summary>
     /// Tries a post again after <see cref="PostAsync"/> failed without a verdict from the message log (the

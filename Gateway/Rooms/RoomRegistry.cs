@@ -47,10 +47,10 @@ public sealed partial class RoomRegistry(
     /// history, and where in the room's events they stand; with <paramref name="since"/>, the messages
     /// after it). Throws when the room could not be joined; then nothing is left behind.
     /// </summary>
-    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, long? since, IRoomListener listener)
+    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, string? user, long? since, IRoomListener listener)
     {
         var subscription = Acquire(room);
-        var member = new RoomMember(Interlocked.Increment(ref _lastSessionId), name);
+        var member = new RoomMember(Interlocked.Increment(ref _lastSessionId), name, user);
         RoomSnapshot snapshot;
         try
         {
@@ -120,6 +120,12 @@ public sealed partial class RoomRegistry(
     Task IGatewayObserver.OnActivationEnded(string room, long epoch)
     {
         Find(room)?.OnActivationEnded(epoch);
+        return Task.CompletedTask;
+    }
+
+    Task IGatewayObserver.OnRoomClosed(string room)
+    {
+        Find(room)?.OnRoomClosed();
         return Task.CompletedTask;
     }
 

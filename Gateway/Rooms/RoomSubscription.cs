@@ -152,10 +152,26 @@ public sealed partial class RoomSubscription(
     /// Stores and relays a message; see <see cref="RoomMembership.PostAsync"/>. Fails at once when the
     /// silo connection it went over drops (then it may be sent again: the key makes that safe).
     /// </summary>
-    public Task<long> PostAsync(string name, string message, string key)
+    public Task<long> PostAsync(string name, string message, string key, string? user)
     {
         var lost = silos.Lost;
-        return grain.Post(name, message, key).WaitAsync(lost);
+        return grain.Post(name, message, key, user).WaitAsync(lost);
+    }
+
+    /// <summary>Deletes a message (see <see cref="IRoomGrain.Delete"/>); fails at once when the silo connection drops.</summary>
+    public Task<DeleteOutcome> DeleteAsync(long timestamp, string actor, string? requiredAuthor)
+    {
+        var lost = silos.Lost;
+        return grain.Delete(timestamp, actor, requiredAuthor).WaitAsync(lost);
+    }
+
+    /// <summary>The room was closed: every listener here ends its session.</summary>
+    public void OnRoomClosed()
+    {
+        foreach (var listener in Volatile.Read(ref _listeners))
+        {
+            listener.OnRoomClosed();
+        }
     }
 
     /// <summary>

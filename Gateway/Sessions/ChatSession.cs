@@ -1,20 +1,27 @@
+using System.Net;
 using System.Net.WebSockets;
+using Chat.Orleans.Gateway.Auth;
 using Chat.Orleans.Gateway.Connections;
+using Chat.Orleans.Gateway.Moderation;
 using Chat.Orleans.Gateway.Protocol;
 using Chat.Orleans.Gateway.Rooms;
 
 namespace Chat.Orleans.Gateway.Sessions;
 
 /// <summary>
-/// One client in one room, as the protocol sees it: the first frame names the member and joins the
-/// room, every later frame is a message. The connection owns the socket; the membership owns the
-/// room; <see cref="RoomFeed"/> puts the room's frames in the protocol's order.
+/// One client in one room, as the protocol sees it: the first frame names the member (and may sign in
+/// with a token) and joins the room; every later frame is a message, a delete, or a fresh token. The
+/// connection owns the socket; the membership owns the room; <see cref="RoomFeed"/> puts the room's
+/// frames in the protocol's order; <see cref="SessionPolicy"/> says who may do what.
 /// </summary>
 public sealed partial class ChatSession(
     ChatConnection connection,
     string room,
+    IPAddress clientAddress,
     RoomRegistry rooms,
     SessionRateLimit? rateLimit,
+    SessionPolicy policy,
+    SessionDirectory directory,
     ChatGatewayOptions options,
     GatewayMetrics metrics,
     ILogger<ChatSession> logger) : IFrameReceiver, IRoomListener
@@ -24,9 +31,15 @@ public sealed partial class ChatSession(
     private volatile bool _named;
     private RoomMembership? _membership;
 
+    // A verified session's identity (null: anonymous), and the timer that ends it when its token expires.
+    private ChatIdentity? _identity;
+    private Timer? _expiry;
+
     // Keys for the posts of a client that sends no ids: a random prefix, then a count.
     private string? _keyPrefix;
     private long _posts;
+
+    public string Room => room;
 
     /// <summary>Runs the session to its end; returns when the socket is closed.</summary>
     public async Task RunAsync(CancellationToken shutdown)
@@ -48,6 +61,11 @@ public sealed partial class ChatSession(
         finally
         {
             _nameTimeout?.Dispose();
+            directory.Remove(this);
+            if (_expiry is not null)
+            {
+                await _expiry.DisposeAsync();
+            }
 
             // Leave first: the others see `quit` without waiting for this client's close handshake.
             if (_membership is { } membership)
@@ -59,8 +77,33 @@ public sealed partial class ChatSession(
         }
     }
 
-    /// <summary>Each client frame: the name first, messages after.</summary>
-    public Task OnFrameAsync(ReadOnlySpan<byte> frame) => _named ? ReceiveMessage(frame) : ReceiveName(frame);
+    /// <summary>Each client frame: the name first; then messages, deletes and fresh tokens.</summary>
+    public Task OnFrameAsync(ReadOnlySpan<byte> frame)
+    {
+        if (!_named)
+        {
+            return ReceiveName(frame);
+        }
+
+        return ClientFrames.KindOf(frame) switch
+        {
+            FrameKind.Delete => ReceiveDelete(frame),
+            FrameKind.Token => ReceiveToken(frame),
+            _ => ReceiveMessage(frame),
+        };
+    }
+
+    /// <summary>Closes the session when a ban covers it (a ban taken after it joined); true when it did.</summary>
+    public bool CloseIfBanned(BanList bans)
+    {
+        if (bans.FindBan(_identity?.User, clientAddress, room) is null)
+        {
+            return false;
+        }
+
+        connection.Close(WebSocketCloseStatus.PolicyViolation, "Banned.", ErrorFrames.Banned);
+        return true;
+    }
 
     public long? LastMessageTimestamp => _feed.LastMessageTimestamp;
 
@@ -75,6 +118,8 @@ public sealed partial class ChatSession(
     /// every stored message. 1012 (service restart) says "come back", with no error to show.
     /// </summary>
     public void OnResync() => connection.Close(ChatConnection.ServiceRestart, "Room out of reach; reconnect.", null);
+
+    public void OnRoomClosed() => connection.Close(WebSocketCloseStatus.NormalClosure, "Room closed.", ErrorFrames.RoomClosed);
 
     private Task ReceiveName(ReadOnlySpan<byte> frame)
     {
@@ -91,6 +136,12 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
+        if (ClientFrames.ReadSignIn(frame, out var token, out var caps) is { } signInError)
+        {
+            connection.Close(WebSocketCloseStatus.PolicyViolation, "Invalid token.", signInError);
+            return Task.CompletedTask;
+        }
+
         if (ClientFrames.ReadSince(frame, out var since) is { } sinceError)
         {
             connection.Send(sinceError);
@@ -99,17 +150,40 @@ public sealed partial class ChatSession(
         _named = true;
         _nameTimeout?.Dispose();
         _nameTimeout = null;
-        return JoinAsync(name, since);
+        return JoinAsync(name, since, token, caps);
     }
 
-    private async Task JoinAsync(string name, long? since)
+    private async Task JoinAsync(string name, long? since, string? token, string[]? caps)
     {
+        var (identity, refusal) = await policy.SignInAsync(token, room);
+        if (refusal is not null)
+        {
+            connection.Close(WebSocketCloseStatus.PolicyViolation, "Not signed in.", refusal);
+            return;
+        }
+
+        // Listed before the ban check, so that a ban taken meanwhile finds it.
+        _identity = identity;
+        directory.Add(this);
+        if (policy.IsBanned(identity, clientAddress, room))
+        {
+            connection.Close(WebSocketCloseStatus.PolicyViolation, "Banned.", ErrorFrames.Banned);
+            return;
+        }
+
+        ExpireWith(identity);
+        if (caps is not null)
+        {
+            // No capability is enabled yet (PROTOCOL.md, "Rich rooms"): the answer says so.
+            _feed.AnswerCaps(ChatFrames.Caps([]));
+        }
+
         // The limiter's verdict for this IP is fetched alongside the join.
         var cooldown = rateLimit?.FetchAsync() ?? Task.CompletedTask;
         RoomSnapshot snapshot;
         try
         {
-            (_membership, snapshot) = await rooms.JoinAsync(room, name, since, this);
+            (_membership, snapshot) = await rooms.JoinAsync(room, identity?.Name ?? name, identity?.User, since, this);
         }
         catch (Exception)
         {
@@ -136,6 +210,12 @@ public sealed partial class ChatSession(
         if (error is not null)
         {
             connection.Send(error);
+            return Task.CompletedTask;
+        }
+
+        if (policy.IsMuted(_identity, clientAddress, room))
+        {
+            connection.Send(ErrorFrames.Muted);
             return Task.CompletedTask;
         }
 
@@ -172,6 +252,116 @@ public sealed partial class ChatSession(
         }
     }
 
+    /// <summary>
+    /// <c>{"delete": timestamp}</c>: a verified author deletes their own message, a moderator any; the
+    /// room decides whether there is such a message and whose it is.
+    /// </summary>
+    private Task ReceiveDelete(ReadOnlySpan<byte> frame)
+    {
+        if (ClientFrames.ReadDelete(frame, out var timestamp) is { } error)
+        {
+            connection.Send(error);
+            return Task.CompletedTask;
+        }
+
+        if (_membership is not { } membership || _identity is not { } identity)
+        {
+            // Anonymous sessions cannot delete, not even their own messages.
+            connection.Send(ErrorFrames.CannotDelete);
+            return Task.CompletedTask;
+        }
+
+        return DeleteAsync(membership, identity, timestamp);
+    }
+
+    private async Task DeleteAsync(RoomMembership membership, ChatIdentity identity, long timestamp)
+    {
+        var moderator = identity.MayModerate(room);
+        try
+        {
+            var outcome = await membership.DeleteAsync(timestamp, identity.User, moderator ? null : identity.User);
+            switch (outcome.Result)
+            {
+                case DeleteResult.NoSuchMessage:
+                    connection.Send(ErrorFrames.NoSuchMessage);
+                    break;
+                case DeleteResult.NotAllowed:
+                    connection.Send(ErrorFrames.CannotDelete);
+                    break;
+                case DeleteResult.Deleted when moderator:
+                    await policy.AuditDeleteAsync(identity, room, timestamp, outcome);
+                    break;
+            }
+        }
+        catch (Exception exception)
+        {
+            LogDeleteFailed(logger, exception, room);
+            connection.Send(ErrorFrames.DeleteFailed);
+        }
+    }
+
+    /// <summary><c>{"token": ...}</c> later on: a fresh token of the same user replaces the session's.</summary>
+    private Task ReceiveToken(ReadOnlySpan<byte> frame)
+    {
+        if (ClientFrames.ReadToken(frame, out var token) is { } error)
+        {
+            connection.Close(WebSocketCloseStatus.PolicyViolation, "Invalid token.", error);
+            return Task.CompletedTask;
+        }
+
+        return ReplaceTokenAsync(token);
+    }
+
+    private async Task ReplaceTokenAsync(string token)
+    {
+        var identity = await policy.VerifyAsync(token);
+        if (identity is null || _identity is null || identity.User != _identity.User || !identity.MayJoin(room))
+        {
+            connection.Close(WebSocketCloseStatus.PolicyViolation, "Invalid token.", ErrorFrames.InvalidToken);
+            return;
+        }
+
+        // The session keeps the name it was announced with; the new token's powers and expiry apply.
+        _identity = identity;
+        ExpireWith(identity);
+    }
+
+    /// <summary>A verified session ends when its token expires, unless a fresh one came first.</summary>
+    private void ExpireWith(ChatIdentity? identity)
+    {
+        if (identity is null)
+        {
+            return;
+        }
+
+        // Timers take at most about 49 days; a longer token is checked again then.
+        var due = identity.Expires - DateTimeOffset.UtcNow;
+        due = due < TimeSpan.Zero ? TimeSpan.Zero : due > TimeSpan.FromDays(40) ? TimeSpan.FromDays(40) : due;
+        if (_expiry is null)
+        {
+            _expiry = new Timer(_ => OnTokenExpired(), null, due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _expiry.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnTokenExpired()
+    {
+        if (_identity is { } identity && identity.Expires <= DateTimeOffset.UtcNow)
+        {
+            connection.Close(WebSocketCloseStatus.PolicyViolation, "Token expired.", ErrorFrames.TokenExpired);
+        }
+        else
+        {
+            ExpireWith(_identity);
+        }
+    }
+
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Posting to room {Room} failed")]
     private static partial void LogPostFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Deleting a message in room {Room} failed")]
+    private static partial void LogDeleteFailed(ILogger logger, Exception exception, string room);
 }

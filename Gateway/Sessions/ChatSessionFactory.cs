@@ -9,6 +9,8 @@ namespace Chat.Orleans.Gateway.Sessions;
 /// <summary>Puts a session together for an accepted socket: its connection, its rate limit, the gateway's rooms.</summary>
 public sealed class ChatSessionFactory(
     RoomRegistry rooms,
+    SessionPolicy policy,
+    SessionDirectory directory,
     IClusterClient cluster,
     IOptions<ChatGatewayOptions> options,
     GatewayMetrics metrics,
@@ -23,6 +25,6 @@ public sealed class ChatSessionFactory(
         var rateLimit = settings.RateLimitEnabled
             ? new SessionRateLimit(cluster.GetGrain<IRateLimiterGrain>(clientAddress.ToString()), rateLimitLogger)
             : null;
-        return new ChatSession(connection, room, rooms, rateLimit, settings, metrics, sessionLogger);
+        return new ChatSession(connection, room, clientAddress, rooms, rateLimit, policy, directory, settings, metrics, sessionLogger);
     }
 }

@@ -28,6 +28,7 @@ public sealed class RoomFeed(IFrameSink sink)
     private volatile bool _passThrough;
     private List<RoomEvents>? _waiting;
     private byte[]? _resumed;
+    private byte[]? _caps;
 
     // The feed's place: the last event it has (sent, or held in its snapshot), and its newest message.
     private long _epoch;
@@ -61,6 +62,9 @@ public sealed class RoomFeed(IFrameSink sink)
             _roster ??= new RoomRoster();
         }
     }
+
+    /// <summary>Before the snapshot: the <c>caps</c> answer, sent right before <c>ready</c> (after <c>resumed</c>).</summary>
+    public void AnswerCaps(byte[] frame) => _caps = frame;
 
     /// <summary>True once <c>ready</c> has been sent.</summary>
     public bool IsLive => _stage == Stage.Live;
@@ -230,6 +234,11 @@ public sealed class RoomFeed(IFrameSink sink)
         if (_resumed is not null)
         {
             sink.Send(_resumed);
+        }
+
+        if (_caps is not null)
+        {
+            sink.Send(_caps);
         }
 
         sink.Send(ChatFrames.Ready);

@@ -4,6 +4,9 @@
 // only the gap comes back; every message carries an `id` and stays in an outbox until its echo
 // arrives, and is sent again with the same id after a reconnect (the room stores an id once); older
 // messages are loaded over HTTP when the log is scrolled to the top.
+// Sign-in (PROTOCOL.md, "Identity"): a token pasted on the join screen or given as #token=… in the
+// link (taken out of the address at once) goes in the name frame; verified names get a mark, and
+// moderators get a delete control on messages and a ban control on verified names.
 // All user-provided text is rendered with textContent, never as HTML.
 'use strict';
 
@@ -30,7 +33,12 @@
     copyLink: $('copy-link-button'), log: $('log'), rosterPanel: $('roster-panel'),
     roster: $('roster'), rosterCount: $('roster-count'),
     messageForm: $('message-form'), messageInput: $('message-input'),
+    tokenInput: $('token-input'), signIn: $('sign-in'),
   };
+
+  // Errors after which reconnecting cannot help (the server also closes with 1008 or 1000).
+  const FINAL_ERRORS = new Set(['Invalid token.', 'Sign-in required.', 'Token expired.',
+    'You were banned from this room.', 'This room was closed.']);
 
   const state = {
     name: '',
@@ -54,7 +62,47 @@
     oldestTimestamp: 0,    // oldest chat message shown, where scrollback continues
     hasOlder: false,       // the room may hold messages older than the oldest shown
     loadingOlder: false,
+    token: null,           // the sign-in token, if any (kept in this tab only)
+    me: null,              // what the token says ({sub, name, role, rooms}), to decide which controls to show
+    finalError: null,      // an error after which the page does not reconnect
   };
+
+  // ---- Sign-in ----------------------------------------------------------------------------
+
+  // The server checks every token; the page only reads its claims to show the right controls.
+  function readClaims(token) {
+    try {
+      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const json = decodeURIComponent(escape(atob(part)));
+      const claims = JSON.parse(json);
+      return claims && typeof claims.sub === 'string' ? claims : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function setToken(token) {
+    state.token = token || null;
+    state.me = token ? readClaims(token) : null;
+    try {
+      if (token) sessionStorage.setItem('chat.token', token); else sessionStorage.removeItem('chat.token');
+    } catch { /* storage may be disabled */ }
+  }
+
+  // #token=… (alone, or after the room as #room&token=…) signs in; it leaves the address bar at once.
+  function takeTokenFromHash() {
+    const match = /(^#|&)token=([^&]*)/.exec(location.hash);
+    if (!match) return;
+    setToken(decodeURIComponent(match[2]));
+    const rest = location.hash.slice(1).replace(/(^|&)token=[^&]*/, '').replace(/^&/, '');
+    history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  }
+
+  const isModerator = () => !!state.me && (state.me.role === 'admin' ||
+    (state.me.role === 'moderator' && (!Array.isArray(state.me.rooms) || state.me.rooms.includes('*') || state.me.rooms.includes(state.room))));
+
+  try { setToken(sessionStorage.getItem('chat.token')); } catch { /* storage may be disabled */ }
+  takeTokenFromHash();
 
   // ---- Rooms and the URL fragment ---------------------------------------------------------
 
@@ -128,6 +176,7 @@
     }
     const name = takeName();
     if (!name) return;
+    if (ui.tokenInput.value.trim()) setToken(ui.tokenInput.value.trim());
     const room = state.pendingRoom || normalizeRoom(ui.roomInput.value);
     const problem = roomProblem(room);
     if (problem) { setJoinError(problem, ui.roomInput); return; }
@@ -234,6 +283,7 @@
       state.historyCount = 0;
       // Back after a drop: ask only for what came after the newest message shown.
       const hello = state.lastTimestamp > 0 ? { name: state.name, since: state.lastTimestamp } : { name: state.name };
+      if (state.token) hello.token = state.token;
       ws.send(JSON.stringify(hello));
     });
     ws.addEventListener('message', (event) => {
@@ -268,6 +318,18 @@
       button.className = 'link';
       button.textContent = 'Choose another name';
       button.addEventListener('click', () => { leaveRoom(); showJoinScreen(); });
+      line.append(button);
+      return;
+    }
+    if (state.finalError) {
+      // Banned, signed out, or the room was closed: the same join would be refused again.
+      setStatus('disconnected');
+      const line = addSystem('Disconnected. ');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'link';
+      button.textContent = 'Back to the start';
+      button.addEventListener('click', () => { state.finalError = null; leaveRoom(); showJoinScreen(); });
       line.append(button);
       return;
     }
@@ -324,7 +386,11 @@
     if (!data || typeof data !== 'object') return;
 
     if (typeof data.error === 'string') {
+      if (FINAL_ERRORS.has(data.error)) state.finalError = data.error;
       showServerError(data.error);
+    } else if ('deleted' in data) {
+      const gone = ui.log.querySelector(`.message[data-timestamp="${Number(data.deleted)}"]`);
+      if (gone) gone.remove();
     } else if ('joined' in data) {
       const name = String(data.joined);
       rosterChange(name, +1);
@@ -371,7 +437,7 @@
     if (!Number.isFinite(timestamp) || timestamp <= state.lastTimestamp) return;
     state.lastTimestamp = timestamp;
     if (!state.oldestTimestamp) state.oldestTimestamp = timestamp;
-    appendToLog(renderMessage(String(data.name ?? ''), String(data.message), timestamp));
+    appendToLog(renderMessage(String(data.name ?? ''), String(data.message), timestamp, data.user));
   }
 
   function showServerError(text) {
@@ -407,10 +473,11 @@
 
   // ---- Log --------------------------------------------------------------------------------
 
-  function renderMessage(name, text, timestamp) {
+  function renderMessage(name, text, timestamp, user) {
+    const verified = typeof user === 'string';
     const item = document.createElement('div');
     item.className = 'message';
-    if (name === state.name) item.classList.add('own');
+    if (verified ? state.me && user === state.me.sub : name === state.name) item.classList.add('own');
     item.dataset.timestamp = String(timestamp);
 
     const header = document.createElement('div');
@@ -425,13 +492,57 @@
     time.title = date.toLocaleString();
     time.textContent = String(date.getHours()).padStart(2, '0') + ':' +
       String(date.getMinutes()).padStart(2, '0');
-    header.append(nameEl, time);
+    header.append(nameEl);
+    if (verified) {
+      const mark = document.createElement('span');
+      mark.className = 'verified';
+      mark.textContent = '✓';
+      mark.title = 'Signed in as ' + user;
+      header.append(mark);
+    }
+    header.append(time);
+    if (state.me && ((verified && user === state.me.sub) || isModerator())) {
+      header.append(actionButton('Delete', 'Delete this message', () => sendDelete(timestamp)));
+    }
+    if (verified && isModerator() && user !== state.me.sub) {
+      header.append(actionButton('Ban', `Ban ${name} from this room`, () => ban(user, name)));
+    }
 
     const body = document.createElement('div');
     body.className = 'message-text';
     body.textContent = text;
     item.append(header, body);
     return item;
+  }
+
+  function actionButton(label, title, onClick) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'message-action';
+    button.textContent = label;
+    button.title = title;
+    button.addEventListener('click', onClick);
+    return button;
+  }
+
+  function sendDelete(timestamp) {
+    const ws = state.socket;
+    if (ws && state.ready) ws.send(JSON.stringify({ delete: timestamp }));
+  }
+
+  async function ban(user, name) {
+    if (!confirm(`Ban ${name} from this room?`)) return;
+    try {
+      const response = await fetch('api/bans', {
+        method: 'POST',
+        headers: { 'Authorization': 'Bearer ' + state.token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user, room: state.room }),
+      });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      addSystem(`${name} was banned from this room.`);
+    } catch (err) {
+      addError(`Could not ban ${name}: ${err.message}.`);
+    }
   }
 
   function colorIndex(name) {
@@ -489,7 +600,7 @@
       if (messages.length < SCROLLBACK_PAGE) state.hasOlder = false;
       if (!messages.length) return;
       const fragment = document.createDocumentFragment();
-      for (const m of messages) fragment.append(renderMessage(String(m.name ?? ''), String(m.message), Number(m.timestamp)));
+      for (const m of messages) fragment.append(renderMessage(String(m.name ?? ''), String(m.message), Number(m.timestamp), m.user));
       const fromBottom = ui.log.scrollHeight - ui.log.scrollTop;
       ui.log.prepend(fragment);
       ui.log.scrollTop = ui.log.scrollHeight - fromBottom;

@@ -149,7 +149,7 @@ public sealed partial class RoomGrain(
         }
 
         var link = Touch(subscription);
-        var entry = new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name));
+        var entry = new RoomMemberEntry(member);
         if (link.Members.TryAdd(member.SessionId, entry))
         {
             _memberCount++;
@@ -204,7 +204,7 @@ public sealed partial class RoomGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<long> Post(string name, string message, string? key = null)
+    public async Task<long> Post(string name, string message, string? key = null, string? user = null)
     {
         var timestamp = _lastTimestamp = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastTimestamp + 1);
         if (_firstOwnTimestamp == 0)
@@ -212,15 +212,15 @@ public sealed partial class RoomGrain(
             _firstOwnTimestamp = timestamp;
         }
 
-        var frame = ChatFrames.Message(name, message, timestamp, PostKeys.ShownId(key));
+        var frame = ChatFrames.Message(name, message, timestamp, PostKeys.ShownId(key), user);
 
         // The output gate: nobody sees a message that a crash could still lose. A key the log already
         // holds is a retry of a stored post: its timestamp goes unused, and nothing is relayed.
-        var append = messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message, key));
+        var append = messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message, key, user));
         _lastAppend = append;
         if (!await append)
         {
-            return 0;
+            return key is null ? 0 : await messageLog.TimestampOfKeyAsync(Room, key) ?? 0;
         }
 
         _messagesStored++;
@@ -238,6 +238,48 @@ public sealed partial class RoomGrain(
 
         Broadcast(frame, timestamp);
         return timestamp;
+    }
+
+    public async Task<DeleteOutcome> Delete(long timestamp, string actor, string? requiredAuthor)
+    {
+        var outcome = await messageLog.DeleteAsync(Room, timestamp, actor, requiredAuthor);
+        if (outcome.Result == DeleteResult.Deleted)
+        {
+            // Gone from the history that joins and resumes read, then from every member's page.
+            var kept = _history.Where(entry => entry.Timestamp != timestamp).ToList();
+            _history.Clear();
+            foreach (var entry in kept)
+            {
+                _history.Enqueue(entry);
+            }
+
+            Broadcast(ChatFrames.Deleted(timestamp));
+            LogMessageDeleted(logger, timestamp, Room);
+        }
+
+        return outcome;
+    }
+
+    public async Task Close()
+    {
+        // The room's last timestamp outlives its history: a client that still shows an old message of it
+        // must see the messages of the room that comes next under the name as newer.
+        state.State.LastTimestamp = Math.Max(state.State.LastTimestamp, _lastTimestamp);
+        await state.WriteStateAsync();
+        await messageLog.EraseAsync(Room);
+        _history.Clear();
+
+        // Every gateway closes its members' sockets; they leave no quit behind, and this activation ends.
+        foreach (var link in _gateways.Values.ToArray())
+        {
+            link.Channel.Observer?.OnRoomClosed(Room).Ignore();
+            _memberCount -= link.Members.Count;
+            link.Members.Clear();
+            RemoveGateway(link);
+        }
+
+        LogRoomClosed(logger, Room);
+        DeactivateOnIdle();
     }
 
     public Task<RoomRenewal> Renew(GatewaySubscription subscription, RoomMember[] members)
@@ -270,7 +312,7 @@ public sealed partial class RoomGrain(
         foreach (var member in members)
         {
             if (!_departed.Contains(subscription.GatewayId, member.SessionId)
-                && link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member.Name, ChatFrames.Joined(member.Name))))
+                && link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member)))
             {
                 _memberCount++;
             }
@@ -309,7 +351,7 @@ public sealed partial class RoomGrain(
         messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None);
 
     private static byte[] Frame(StoredMessage message) =>
-        ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey));
+        ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey), message.User);
 
     private byte[][] LatestHistory()
     {
@@ -417,7 +459,7 @@ public sealed partial class RoomGrain(
         if (link.Members.Remove(sessionId, out var member))
         {
             _memberCount--;
-            Broadcast(ChatFrames.Quit(member.Name));
+            Broadcast(ChatFrames.Quit(member.Name, member.User));
             LogMemberQuit(logger, member.Name, Room, _memberCount);
         }
     }
@@ -469,6 +511,12 @@ public sealed partial class RoomGrain(
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Gateway {GatewayId} rejoined room {Room} with {Members} members; {Messages} messages to catch up")]
     private static partial void LogGatewayRejoined(ILogger logger, Guid gatewayId, string room, int members, int messages);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Message {Timestamp} of room {Room} was deleted")]
+    private static partial void LogMessageDeleted(ILogger logger, long timestamp, string room);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Room {Room} was closed and its history erased")]
+    private static partial void LogRoomClosed(ILogger logger, string room);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not save the state of room {Room} on deactivation")]
     private static partial void LogStateNotSaved(ILogger logger, Exception exception, string room);

@@ -1,4 +1,10 @@
 namespace Chat.Orleans.Grains.Rooms;
 
-/// <summary>A member as the room keeps it: the name and its <c>joined</c> frame, built once.</summary>
-internal sealed record RoomMemberEntry(string Name, byte[] JoinedFrame);
+/// <summary>A member as the room keeps it: the name, the verified user id if any, and its <c>joined</c> frame, built once.</summary>
+internal sealed record RoomMemberEntry(string Name, string? User, byte[] JoinedFrame)
+{
+    public RoomMemberEntry(RoomMember member)
+        : this(member.Name, member.User, ChatFrames.Joined(member.Name, member.User))
+    {
+    }
+}

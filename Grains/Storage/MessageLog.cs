@@ -17,11 +17,11 @@ public sealed partial class MessageLog : IAsyncDisposable
     // and not stored by an earlier try of this same batch (a retry after a commit whose reply was lost).
     private const string InsertSql = """
         WITH batch AS (
-            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
-                AS b(room, timestamp_ms, name, message, post_key)),
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS b(room, timestamp_ms, name, message, post_key, user_id)),
         inserted AS (
-            INSERT INTO chat_messages (room, timestamp_ms, name, message, post_key)
-            SELECT room, timestamp_ms, name, message, post_key FROM batch
+            INSERT INTO chat_messages (room, timestamp_ms, name, message, post_key, user_id)
+            SELECT room, timestamp_ms, name, message, post_key, user_id FROM batch
             ON CONFLICT DO NOTHING
             RETURNING room, timestamp_ms)
         SELECT b.room, b.timestamp_ms FROM batch b
@@ -30,24 +30,41 @@ public sealed partial class MessageLog : IAsyncDisposable
                           AND m.post_key IS NOT DISTINCT FROM b.post_key)
         """;
 
+    // Every read leaves deleted messages (their tombstones) out.
     private const string ReadLatestSql = """
-        SELECT timestamp_ms, name, message, post_key FROM (
-            SELECT timestamp_ms, name, message, post_key FROM chat_messages
-            WHERE room = $1 ORDER BY timestamp_ms DESC LIMIT $2
+        SELECT timestamp_ms, name, message, post_key, user_id FROM (
+            SELECT timestamp_ms, name, message, post_key, user_id FROM chat_messages
+            WHERE room = $1 AND deleted_at IS NULL ORDER BY timestamp_ms DESC LIMIT $2
         ) AS latest ORDER BY timestamp_ms
         """;
 
     private const string ReadAfterSql = """
-        SELECT timestamp_ms, name, message, post_key FROM chat_messages
-        WHERE room = $1 AND timestamp_ms > $2 ORDER BY timestamp_ms LIMIT $3
+        SELECT timestamp_ms, name, message, post_key, user_id FROM chat_messages
+        WHERE room = $1 AND timestamp_ms > $2 AND deleted_at IS NULL ORDER BY timestamp_ms LIMIT $3
         """;
 
     private const string ReadBeforeSql = """
-        SELECT timestamp_ms, name, message, post_key FROM (
-            SELECT timestamp_ms, name, message, post_key FROM chat_messages
-            WHERE room = $1 AND timestamp_ms < $2 ORDER BY timestamp_ms DESC LIMIT $3
+        SELECT timestamp_ms, name, message, post_key, user_id FROM (
+            SELECT timestamp_ms, name, message, post_key, user_id FROM chat_messages
+            WHERE room = $1 AND timestamp_ms < $2 AND deleted_at IS NULL ORDER BY timestamp_ms DESC LIMIT $3
         ) AS older ORDER BY timestamp_ms
         """;
+
+    // One statement decides: the tombstone is written only for a live message whose author is the one
+    // required (any author when none is), and the answer tells the three outcomes apart.
+    private const string DeleteSql = """
+        WITH target AS (
+            SELECT user_id FROM chat_messages WHERE room = $1 AND timestamp_ms = $2 AND deleted_at IS NULL),
+        deleted AS (
+            UPDATE chat_messages SET deleted_at = now(), deleted_by = $3
+            WHERE room = $1 AND timestamp_ms = $2 AND deleted_at IS NULL AND ($4::text IS NULL OR user_id = $4)
+            RETURNING 1)
+        SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM deleted), (SELECT user_id FROM target)
+        """;
+
+    private const string EraseSql = "DELETE FROM chat_messages WHERE room = $1";
+
+    private const string TimestampOfKeySql = "SELECT timestamp_ms FROM chat_messages WHERE room = $1 AND post_key = $2";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly MessageLogOptions _options;
@@ -100,6 +117,44 @@ public sealed partial class MessageLog : IAsyncDisposable
     public Task<List<StoredMessage>> ReadBeforeAsync(string room, long before, int count, CancellationToken cancellationToken) =>
         ReadWithRetryAsync(ReadBeforeSql, room, before, count, cancellationToken);
 
+    /// <summary>
+    /// Writes the tombstone of a room's message: <paramref name="requiredAuthor"/> is the user id the
+    /// message must be by (a verified author deleting their own), null for any (a moderator).
+    /// </summary>
+    public async Task<DeleteOutcome> DeleteAsync(string room, long timestamp, string actor, string? requiredAuthor)
+    {
+        await using var command = _dataSource.CreateCommand(DeleteSql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = timestamp });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)requiredAuthor ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var author = reader.IsDBNull(2) ? null : reader.GetString(2);
+        var result = !reader.GetBoolean(0) ? DeleteResult.NoSuchMessage : reader.GetBoolean(1) ? DeleteResult.Deleted : DeleteResult.NotAllowed;
+        return new DeleteOutcome(result, author);
+    }
+
+    /// <summary>Erases every message of a room (closing it): the name may be used again for a new, empty room.</summary>
+    public async Task EraseAsync(string room)
+    {
+        await using var command = _dataSource.CreateCommand(EraseSql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The timestamp of the room's message stored with <paramref name="key"/>, if any (deleted or not).</summary>
+    public async Task<long?> TimestampOfKeyAsync(string room, string key)
+    {
+        await using var command = _dataSource.CreateCommand(TimestampOfKeySql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        return await command.ExecuteScalarAsync() is long timestamp ? timestamp : null;
+    }
+
     private async Task<List<StoredMessage>> ReadWithRetryAsync(string sql, string room, long? timestamp, int count, CancellationToken cancellationToken)
     {
         try
@@ -130,7 +185,13 @@ public sealed partial class MessageLog : IAsyncDisposable
         var messages = new List<StoredMessage>(Math.Min(count, 1000));
         while (await reader.ReadAsync(cancellationToken))
         {
-            messages.Add(new StoredMessage(room, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            messages.Add(new StoredMessage(
+                room,
+                reader.GetInt64(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
 
         return messages;
@@ -204,6 +265,7 @@ public sealed partial class MessageLog : IAsyncDisposable
         var names = new string[batch.Count];
         var messages = new string[batch.Count];
         var keys = new string?[batch.Count];
+        var users = new string?[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
             var message = batch[i].Message;
@@ -212,6 +274,7 @@ public sealed partial class MessageLog : IAsyncDisposable
             names[i] = message.Name;
             messages[i] = message.Message;
             keys[i] = message.PostKey;
+            users[i] = message.User;
         }
 
         using var timeout = new CancellationTokenSource(_options.CommandTimeout);
@@ -222,6 +285,7 @@ public sealed partial class MessageLog : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = messages, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = users, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await using var reader = await command.ExecuteReaderAsync(timeout.Token);
         HashSet<(string Room, long Timestamp)>? refused = null;
         while (await reader.ReadAsync(timeout.Token))

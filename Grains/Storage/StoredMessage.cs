@@ -2,6 +2,7 @@ namespace Chat.Orleans.Grains.Storage;
 
 /// <summary>
 /// One row of the append-only message log. <see cref="PostKey"/> is the post's idempotency key (null for
-/// none): the client's message id, or a key its gateway made (<see cref="PostKeys"/>).
+/// none): the client's message id, or a key its gateway made (<see cref="PostKeys"/>). <see cref="User"/>
+/// is the verified author's user id, null for an anonymous one.
 /// </summary>
-public sealed record StoredMessage(string Room, long Timestamp, string Name, string Message, string? PostKey = null);
+public sealed record StoredMessage(string Room, long Timestamp, string Name, string Message, string? PostKey = null, string? User = null);

@@ -25,6 +25,9 @@ public sealed class BrowserFixture : ChatCluster
     /// <summary>Where the screenshots go, next to the test assembly.</summary>
     public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
+    /// <summary>The gateways sign-in key (open mode: pages without a token chat as before).</summary>
+    public const string SigningKey = "the-browser-tests-signing-key-of-32-bytes";
+
     public override async Task InitializeAsync()
     {
         // Waiting for the browser's auto-retrying assertions: generous, since a page may have to reconnect.
@@ -71,6 +74,8 @@ public sealed class BrowserFixture : ChatCluster
         });
         return await ChatPage.OpenAsync(context, new Uri(baseUri, path ?? "/"));
     }
+
+    protected override void ConfigureGateway(IDictionary<string, string?> settings) => settings["Chat:Auth:SigningKeys:0"] = SigningKey;
 
     /// <summary>A client address of its own (from the benchmarking range 198.18.0.0/15, counted up so that no two pages share one).</summary>
     public static string NewAddress()

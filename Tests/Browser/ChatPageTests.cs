@@ -536,6 +536,41 @@ public sealed class ChatPageTests(BrowserFixture cluster) : IClassFixture<Browse
         await page.AssertNoErrorsAsync();
     }
 
+    [Fact]
+    public async Task A_page_signed_in_with_a_token_shows_verified_names_and_a_moderators_delete_vanishes_from_the_other_page_within_a_second()
+    {
+        var room = NewRoom();
+        var token = Gateway.Auth.TokenMinter.Mint(BrowserFixture.SigningKey, new("ada", "Ada", Gateway.Auth.ChatIdentity.Roles.Moderator, null, TimeSpan.FromMinutes(10)));
+        await using var ada = await cluster.OpenPageAsync(path: "/#token=" + token);
+
+        // The token leaves the address bar at once (it would end up in history and screenshots).
+        Assert.DoesNotContain("token=", ada.Page.Url);
+        await ada.JoinAsync("typed name", room);
+        await using var bob = await cluster.OpenPageAsync();
+        await bob.JoinAsync("Bob", room);
+
+        await bob.SendAsync("spam to delete");
+        await ada.SendAsync("hello from a verified moderator");
+        await bob.ExpectMessagesAsync("spam to delete", "hello from a verified moderator");
+        await ada.ExpectMessagesAsync("spam to delete", "hello from a verified moderator");
+
+        // The token's name, with the verified mark; Bob, anonymous, has none and no controls.
+        var adaOnBob = bob.Messages.Filter(new() { HasText = "hello from a verified moderator" });
+        await Expect(adaOnBob.Locator(".message-name")).ToHaveTextAsync("Ada");
+        await Expect(adaOnBob.Locator(".verified")).ToBeVisibleAsync();
+        await Expect(bob.Page.Locator("#log .message-action")).ToHaveCountAsync(0);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await ada.Messages.Filter(new() { HasText = "spam to delete" }).Locator(".message-action", new() { HasText = "Delete" }).ClickAsync();
+        await Expect(bob.MessageTexts).ToHaveTextAsync(["hello from a verified moderator"], new() { Timeout = 1000 });
+        await Expect(ada.MessageTexts).ToHaveTextAsync(["hello from a verified moderator"]);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the delete took {clock.ElapsedMilliseconds} ms to reach the other page");
+
+        await ada.ScreenshotAsync(Name());
+        await ada.AssertNoErrorsAsync();
+        await bob.AssertNoErrorsAsync();
+    }
+
     private static string Name([CallerMemberName] string test = "") => test;
 
     /// <summary>A gateway on a port of its own, and a way to start it again on the same address: a restart, as the pages see it.</summary>

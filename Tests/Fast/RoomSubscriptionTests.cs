@@ -67,7 +67,11 @@ public sealed class RoomSubscriptionTests
 
         public Task Leave(Guid gatewayId, long version, long sessionId) => Task.CompletedTask;
 
-        public Task<long> Post(string name, string message, string? key = null) => Task.FromResult(0L);
+        public Task<long> Post(string name, string message, string? key = null, string? user = null) => Task.FromResult(0L);
+
+        public Task<DeleteOutcome> Delete(long timestamp, string actor, string? requiredAuthor) => Task.FromResult(new DeleteOutcome(DeleteResult.NoSuchMessage, null));
+
+        public Task Close() => Task.CompletedTask;
     }
 
     /// <summary>A live session: it has shown messages up to timestamp 5, and says how its catch-up ended.</summary>
@@ -88,6 +92,8 @@ public sealed class RoomSubscriptionTests
         }
 
         public void OnResync() => Outcome.TrySetResult("sent away to reconnect");
+
+        public void OnRoomClosed() => Outcome.TrySetResult("closed");
     }
 
     private sealed class Observer : IGatewayObserver
@@ -95,5 +101,7 @@ public sealed class RoomSubscriptionTests
         public Task OnEvents(RoomEvents[] batch) => Task.CompletedTask;
 
         public Task OnActivationEnded(string room, long epoch) => Task.CompletedTask;
+
+        public Task OnRoomClosed(string room) => Task.CompletedTask;
     }
 }

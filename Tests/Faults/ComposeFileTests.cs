@@ -108,8 +108,13 @@ public static class ComposeFile
             }
             else if (inEnvironment && indent == 6)
             {
+                // A name without a value is taken from the environment of `docker-compose up`: unset here.
                 var colon = line.IndexOf(':');
-                environment[line[..colon].Trim()] = line[(colon + 1)..].Trim().Trim('"');
+                var value = line[(colon + 1)..].Trim();
+                if (value.Length > 0)
+                {
+                    environment[line[..colon].Trim()] = value.Trim('"');
+                }
             }
         }
 

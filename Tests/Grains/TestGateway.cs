@@ -97,6 +97,8 @@ public sealed class RecordingObserver : IGatewayObserver
     /// <summary>Activations that told this observer they were ending.</summary>
     public List<long> EndedEpochs { get; } = [];
 
+    public Task OnRoomClosed(string room) => Task.CompletedTask;
+
     public Task OnActivationEnded(string room, long epoch)
     {
         lock (_lock)

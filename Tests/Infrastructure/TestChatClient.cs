@@ -129,12 +129,19 @@ public sealed class TestChatClient : IAsyncDisposable
     }
 
     /// <summary>Sends the name and reads up to <c>ready</c>; returns everything before it.</summary>
-    public async Task<List<JsonElement>> JoinAsync(string name)
+    public Task<List<JsonElement>> JoinAsync(string name) => JoinAsync(new { name });
+
+    /// <summary>Sends a name frame (with a token, caps, since, ...) and reads up to <c>ready</c>; returns everything before it.</summary>
+    public async Task<List<JsonElement>> JoinAsync(object nameFrame)
     {
-        await SendAsync(new { name });
+        await SendAsync(nameFrame);
         var (before, _) = await ExpectAsync(IsReady);
+        JoinFrames = before;
         return before;
     }
+
+    /// <summary>The frames of the join, before <c>ready</c>.</summary>
+    public List<JsonElement> JoinFrames { get; private set; } = [];
 
     public Task<(List<JsonElement> Before, JsonElement Match)> ExpectMessageAsync(string text) =>
         ExpectAsync(f => f.TryGetProperty("message", out var m) && m.GetString() == text);
