@@ -50,6 +50,7 @@
     reconnectTimer: null,
     lastTimestamp: 0,      // newest chat message shown, for de-duplication
     roster: new Map(),     // name -> number of sessions with that name
+    verified: new Map(),   // name -> user id, for the names a token vouches for
     welcomed: false,
     connectionLost: false, // a "connection lost" line is in the log for the current outage
     lastError: null,       // last error text shown during an outage, to avoid repeating it
@@ -180,7 +181,8 @@
     const room = state.pendingRoom || normalizeRoom(ui.roomInput.value);
     const problem = roomProblem(room);
     if (problem) { setJoinError(problem, ui.roomInput); return; }
-    state.name = name;
+    // A token's name replaces the one typed (the server announces that one).
+    state.name = (state.me && typeof state.me.name === 'string' && state.me.name) || name;
     enterRoom(room);
   });
 
@@ -310,39 +312,18 @@
     const nameRefused = event.code === 1009 || (event.code === 1008 && /name/i.test(event.reason));
     if (nameRefused) {
       // Reconnecting with the same name would be refused again.
-      setStatus('disconnected');
       const reason = (event.reason || 'the server refused this name').replace(/\.$/, '');
-      const line = addSystem(`Disconnected: ${reason}. `);
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'link';
-      button.textContent = 'Choose another name';
-      button.addEventListener('click', () => { leaveRoom(); showJoinScreen(); });
-      line.append(button);
+      stayDisconnected(`Disconnected: ${reason}. `, 'Choose another name');
       return;
     }
     if (state.finalError) {
       // Banned, signed out, or the room was closed: the same join would be refused again.
-      setStatus('disconnected');
-      const line = addSystem('Disconnected. ');
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'link';
-      button.textContent = 'Back to the start';
-      button.addEventListener('click', () => { state.finalError = null; leaveRoom(); showJoinScreen(); });
-      line.append(button);
+      stayDisconnected('Disconnected. ', 'Back to the start');
       return;
     }
     if (!state.ready && state.lastError === 'Unknown private room.') {
       // The server never minted this id (a mistyped or forged link): retrying cannot help.
-      setStatus('disconnected');
-      const line = addSystem('This private room does not exist. ');
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'link';
-      button.textContent = 'Choose another room';
-      button.addEventListener('click', () => { leaveRoom(); showJoinScreen(); });
-      line.append(button);
+      stayDisconnected('This private room does not exist. ', 'Choose another room');
       return;
     }
     if (!state.connectionLost) {
@@ -350,6 +331,18 @@
       addSystem('Connection lost. Reconnecting…');
     }
     scheduleReconnect();
+  }
+
+  // A close after which reconnecting cannot help: say why, and offer the way back to the start.
+  function stayDisconnected(text, label) {
+    setStatus('disconnected');
+    const line = addSystem(text);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link';
+    button.textContent = label;
+    button.addEventListener('click', () => { state.finalError = null; leaveRoom(); showJoinScreen(); });
+    line.append(button);
   }
 
   function scheduleReconnect() {
@@ -393,6 +386,7 @@
       if (gone) gone.remove();
     } else if ('joined' in data) {
       const name = String(data.joined);
+      if (typeof data.user === 'string') state.verified.set(name, data.user);
       rosterChange(name, +1);
       if (state.ready) addSystem(`${name} joined`);
     } else if ('quit' in data) {
@@ -493,13 +487,7 @@
     time.textContent = String(date.getHours()).padStart(2, '0') + ':' +
       String(date.getMinutes()).padStart(2, '0');
     header.append(nameEl);
-    if (verified) {
-      const mark = document.createElement('span');
-      mark.className = 'verified';
-      mark.textContent = '✓';
-      mark.title = 'Signed in as ' + user;
-      header.append(mark);
-    }
+    if (verified) header.append(verifiedMark(user));
     header.append(time);
     if (state.me && ((verified && user === state.me.sub) || isModerator())) {
       header.append(actionButton('Delete', 'Delete this message', () => sendDelete(timestamp)));
@@ -513,6 +501,14 @@
     body.textContent = text;
     item.append(header, body);
     return item;
+  }
+
+  function verifiedMark(user) {
+    const mark = document.createElement('span');
+    mark.className = 'verified';
+    mark.textContent = '✓';
+    mark.title = 'Signed in as ' + user;
+    return mark;
   }
 
   function actionButton(label, title, onClick) {
@@ -639,6 +635,11 @@
       li.textContent = name;
       li.dataset.count = String(state.roster.get(name));
       if (name === state.name) li.classList.add('me');
+      const user = state.verified.get(name);
+      if (user) {
+        li.append(verifiedMark(user));
+        if (isModerator() && user !== state.me.sub) li.append(actionButton('Ban', `Ban ${name} from this room`, () => ban(user, name)));
+      }
       return li;
     }));
     let total = 0;
