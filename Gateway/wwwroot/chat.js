@@ -167,6 +167,12 @@
     return name;
   }
 
+  // Takes a pasted token; the name to use is the token's when it has one (the server announces that one).
+  function signIn(typedName) {
+    if (ui.tokenInput.value.trim()) setToken(ui.tokenInput.value.trim());
+    return (state.me && typeof state.me.name === 'string' && state.me.name) || typedName;
+  }
+
   ui.joinForm.addEventListener('submit', (event) => {
     event.preventDefault();
     // Enter in the name field moves on to the room field instead of complaining about it.
@@ -177,12 +183,10 @@
     }
     const name = takeName();
     if (!name) return;
-    if (ui.tokenInput.value.trim()) setToken(ui.tokenInput.value.trim());
     const room = state.pendingRoom || normalizeRoom(ui.roomInput.value);
     const problem = roomProblem(room);
     if (problem) { setJoinError(problem, ui.roomInput); return; }
-    // A token's name replaces the one typed (the server announces that one).
-    state.name = (state.me && typeof state.me.name === 'string' && state.me.name) || name;
+    state.name = signIn(name);
     enterRoom(room);
   });
 
@@ -197,7 +201,7 @@
       if (!response.ok) throw new Error(`the server answered ${response.status}`);
       const id = (await response.text()).trim();
       if (!PRIVATE_ID.test(id)) throw new Error('the server sent an unexpected answer');
-      state.name = name;
+      state.name = signIn(name);
       enterRoom(id);
     } catch (err) {
       setJoinError(`Could not create a private room: ${err.message}.`);

@@ -180,6 +180,35 @@ public sealed class ModerationTests(AuthCluster cluster, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_ban_that_ends_lets_the_person_back_in()
+    {
+        var room = NewRoom();
+
+        // A ban that ends two seconds from now (the API counts in minutes; the table holds the instant).
+        await cluster.Postgres.ScalarAsync<long>(
+            "WITH added AS (INSERT INTO chat_bans (user_id, room, mute, until, created_by) VALUES ('brief', $1, false, now() + interval '2 seconds', 'test') RETURNING id), " +
+            "bumped AS (UPDATE chat_ban_version SET version = version + 1 WHERE id = 1) SELECT id FROM added",
+            room);
+        var token = AuthCluster.Token("brief");
+        await Poll.UntilAsync(async () =>
+        {
+            await using var probe = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), ClientAddresses.New());
+            await probe.SendAsync(new { name = "B", token });
+            var frame = await probe.NextAsync();
+            return TestChatClient.Str(frame, "error") == "You were banned from this room.";
+        }, TimeSpan.FromSeconds(10));
+
+        // Once it has ended, the same token joins.
+        await Poll.UntilAsync(async () =>
+        {
+            await using var probe = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), ClientAddresses.New());
+            await probe.SendAsync(new { name = "B", token });
+            var frame = await probe.NextAsync();
+            return TestChatClient.Str(frame, "joined") == "B";
+        }, TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task Bans_survive_a_restart_of_the_silo_and_the_gateway()
     {
         var room = NewRoom();

@@ -168,6 +168,29 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_catch_up_after_a_move_carries_the_verified_author_and_leaves_deleted_messages_out()
+    {
+        var roomName = NewRoom("moved-identity");
+        var room = Client.GetGrain<IRoomGrain>(roomName);
+        var verified = await room.Post("Alice", "signed words", "k-1", user: "alice-id");
+        var deleted = await room.Post("Alice", "deleted words", "k-2", user: "alice-id");
+        await room.Post("anon", "anonymous words", "k-3");
+        Assert.Equal(new DeleteOutcome(DeleteResult.Deleted, "alice-id"), await room.Delete(deleted, "alice-id", requiredAuthor: "alice-id"));
+
+        // A new activation (as after a move) answers a gateway's catch-up from the log.
+        await fixture.Cluster.DeactivateAsync(room);
+        await using var gateway = new TestGateway(Client, roomName, renew: false);
+        var catchUp = await room.Rejoin(new GatewaySubscription(gateway.Id, gateway.Reference, 1), [new RoomMember(1, "Alice", "alice-id")], since: 0);
+
+        Assert.Equal(
+            [Text(ChatFrames.Message("Alice", "signed words", verified, "k-1", "alice-id")), Text(ChatFrames.Message("anon", "anonymous words", catchUp.Timestamps[^1], "k-3"))],
+            catchUp.Messages.Select(Text));
+        Assert.Equal([Text(ChatFrames.Joined("Alice", "alice-id"))], catchUp.Roster.Select(Text));
+        Assert.Equal(new DeleteOutcome(DeleteResult.NoSuchMessage, null), await room.Delete(deleted, "alice-id", requiredAuthor: null));
+        Assert.Equal(DeleteResult.NotAllowed, (await room.Delete(verified, "eve", requiredAuthor: "eve")).Result);
+    }
+
+    [Fact]
     public async Task Messages_reach_every_subscribed_gateway_once_and_in_order()
     {
         var roomName = NewRoom("broadcast");
