@@ -67,8 +67,7 @@ public sealed class LoadClient
         _ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = ReceiveLoopAsync();
         var started = Stopwatch.GetTimestamp();
-        var name = $$"""{"name":"u{{_member}}"}""";
-        await _socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(name), WebSocketMessageType.Text, true, cancellation);
+        await _socket.SendAsync(_worker.NameFrame(_room, _member), WebSocketMessageType.Text, true, cancellation);
         await _ready.Task.WaitAsync(cancellation);
         return MicrosecondsSince(started);
     }

@@ -5,6 +5,7 @@ namespace Chat.Orleans.Bench.Load;
 /// <param name="SourceAddress">Each worker binds its own loopback address, so that no address pair runs out of ephemeral ports.</param>
 /// <param name="HistoryMessages">Join mode: messages each room holds before the measured joins.</param>
 /// <param name="Cold">Join mode: the seeding clients leave, so the measured join activates the room again.</param>
+/// <param name="SigningKey">When set, every client signs in with a token of its own signed with this key (PROTOCOL.md, "Identity").</param>
 public sealed record LoadPlan(
     string Mode,
     string Endpoint,
@@ -15,7 +16,8 @@ public sealed record LoadPlan(
     int MembersPerRoom,
     int ConnectConcurrency = 200,
     int HistoryMessages = 0,
-    bool Cold = false);
+    bool Cold = false,
+    string? SigningKey = null);
 
 /// <summary>One line a worker prints: after joining, after each send phase, or after the join measurement.</summary>
 /// <param name="WindowLatency">A send phase: the deliveries received within the window its command named.</param>

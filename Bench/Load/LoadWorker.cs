@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Chat.Orleans.Bench.Load;
 
@@ -126,6 +129,24 @@ public sealed class LoadWorker
         Interlocked.CompareExchange(ref _firstError, System.Text.Encoding.UTF8.GetString(frame), null);
 
     private static void Report(WorkerReport report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, BenchJson.Options));
+
+    /// <summary>The name frame of one client: with a token of its own when the plan signs clients in.</summary>
+    internal byte[] NameFrame(LoadRoom room, int member)
+    {
+        var name = $"u{member}";
+        if (_plan.SigningKey is not { } key)
+        {
+            return Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"}""");
+        }
+
+        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["sub"] = $"{room.Name}-{member}" },
+            Expires = DateTime.UtcNow.AddHours(1),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
+        });
+        return Encoding.UTF8.GetBytes($$"""{"name":"{{name}}","token":"{{token}}"}""");
+    }
 
     private Uri RoomUri(LoadRoom room) => new($"{_plan.Endpoint}/api/room/{room.Name}/websocket");
 

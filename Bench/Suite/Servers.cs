@@ -171,6 +171,9 @@ public sealed record ChatSilo(BenchProcess Process, string Http)
 /// </summary>
 public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
 {
+    /// <summary>The gateways' sign-in key (open mode: anonymous clients as before; verified rows sign in with it).</summary>
+    public const string SigningKey = "the-benchmark-suite-signing-key-of-32-bytes";
+
     private readonly Repository _repository;
     private readonly string _dataDirectory;
     private readonly Dictionary<string, string> _environment;
@@ -196,6 +199,7 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             // The load workers open thousands of sockets from each of a few loopback addresses.
             ["Chat__Gateway__MaxSocketsPerIp"] = "0",
             ["Chat__Gateway__JoinsPerIpPerSecond"] = "0",
+            ["Chat__Auth__SigningKeys__0"] = SigningKey,
 
             // Warnings to stderr, which the suite keeps for its reports.
             ["Logging__Console__LogToStandardErrorThreshold"] = "Warning",
