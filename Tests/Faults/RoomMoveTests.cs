@@ -67,6 +67,7 @@ public sealed class TwoSiloCluster : ChatCluster
         // These tests are about moves, not the limiter.
         settings["Chat:Gateway:RateLimitEnabled"] = "false";
         settings["Chat:Gateway:SubscriptionRenewal"] = "00:00:01";
+        settings["Chat:Auth:SigningKeys:0"] = AuthCluster.SigningKey;
     }
 }
 
@@ -108,7 +109,8 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         var rooms = Enumerable.Range(0, Rooms).Select(i => $"move-{i}-{Guid.NewGuid():N}"[..20]).ToArray();
 
         // Members on both gateways in every room, half of them sending ids (our page) and half not (the
-        // original client); in a few rooms one more member who leaves right after the fault.
+        // original client), one in each room signed in (its messages carry its user on every path); in a
+        // few rooms one more member who leaves right after the fault.
         var members = new List<SteadyMember>();
         var leavers = new List<SteadyMember>();
         for (var r = 0; r < Rooms; r++)
@@ -118,7 +120,9 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             {
                 for (var m = 0; m < MembersPerGateway; m++)
                 {
-                    members.Add(await SteadyMember.JoinAsync(gateways[g].WebSocketUri(rooms[r]), rooms[r], $"m{r}g{g}n{m}", ClientAddresses.New(), withIds: m == 0));
+                    var name = $"m{r}g{g}n{m}";
+                    var token = g == 1 && m == 1 ? AuthCluster.Token(name, name) : null;
+                    members.Add(await SteadyMember.JoinAsync(gateways[g].WebSocketUri(rooms[r]), rooms[r], name, ClientAddresses.New(), withIds: m == 0, token));
                 }
             }
 
@@ -258,6 +262,10 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             // Exactly its room's log: each stored message once, in order, and nothing else.
             Assert.Equal(stored[member.Room], member.Messages.Select(x => (x.Timestamp, x.Name, x.Message)).ToList());
 
+            // The signed-in member's messages carry its user, also those it got by the catch-up after the
+            // move; the others' carry none.
+            Assert.All(member.Messages, x => Assert.Equal(x.Name.EndsWith("g1n1", StringComparison.Ordinal) ? x.Name : null, member.UserOf(x.Timestamp)));
+
             // Its roster: every live member once, the leaver gone.
             Assert.Equal(names[member.Room], member.Roster.Keys.Order().ToList());
             Assert.All(member.Roster.Values, count => Assert.Equal(1, count));
@@ -271,6 +279,7 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             // From its history on, exactly its room's log: no gap and nothing twice across the move.
             var first = joiner.Messages[0].Timestamp;
             Assert.Equal(stored[joiner.Room].SkipWhile(x => x.Timestamp != first).ToList(), joiner.Messages.Select(x => (x.Timestamp, x.Name, x.Message)).ToList());
+            Assert.All(joiner.Messages, x => Assert.Equal(x.Name.EndsWith("g1n1", StringComparison.Ordinal) ? x.Name : null, joiner.UserOf(x.Timestamp)));
 
             // Its roster: every live member once, itself included.
             Assert.Equal(names[joiner.Room], joiner.Roster.Keys.Order().ToList());

@@ -18,6 +18,9 @@ public sealed class SteadyMember : IAsyncDisposable
 
     // Every frame, with the UTC time it arrived: for a failing test's report.
     private readonly List<string> _frames = [];
+
+    // The `user` of each chat message received (null: none), by its timestamp.
+    private readonly Dictionary<long, string?> _userOf = [];
     private readonly bool _withIds;
     private Task? _receiving;
     private int _sent;
@@ -43,12 +46,15 @@ public sealed class SteadyMember : IAsyncDisposable
     /// <summary>Messages this member sent (its socket accepted them).</summary>
     public int Sent => _sent;
 
-    /// <summary>Joins; <paramref name="withIds"/> sends each message with an <c>id</c> (the page's way), else none (the original client's).</summary>
-    public static async Task<SteadyMember> JoinAsync(Uri endpoint, string room, string name, string address, bool withIds)
+    /// <summary>
+    /// Joins; <paramref name="withIds"/> sends each message with an <c>id</c> (the page's way), else none (the
+    /// original client's); with a <paramref name="token"/> it signs in (PROTOCOL.md, "Identity").
+    /// </summary>
+    public static async Task<SteadyMember> JoinAsync(Uri endpoint, string room, string name, string address, bool withIds, string? token = null)
     {
         var client = await TestChatClient.ConnectAsync(endpoint, address);
         var member = new SteadyMember(client, room, name, withIds);
-        foreach (var frame in await client.JoinAsync(name))
+        foreach (var frame in await client.JoinAsync(token is null ? new { name } : new { name, token }))
         {
             member.Record(frame, TimeSpan.Zero);
         }
@@ -64,6 +70,15 @@ public sealed class SteadyMember : IAsyncDisposable
             {
                 return [.. _messages];
             }
+        }
+    }
+
+    /// <summary>The <c>user</c> the chat message with <paramref name="timestamp"/> came with (null: none).</summary>
+    public string? UserOf(long timestamp)
+    {
+        lock (_lock)
+        {
+            return _userOf.GetValueOrDefault(timestamp);
         }
     }
 
@@ -198,6 +213,7 @@ public sealed class SteadyMember : IAsyncDisposable
             else if (frame.TryGetProperty("timestamp", out var timestamp))
             {
                 _messages.Add((timestamp.GetInt64(), TestChatClient.Str(frame, "name")!, TestChatClient.Str(frame, "message")!, at));
+                _userOf[timestamp.GetInt64()] = TestChatClient.Str(frame, "user");
             }
         }
     }
