@@ -8,7 +8,8 @@ namespace Chat.Orleans;
 /// none): the session has it, in <see cref="History"/> or from before its resume.
 /// <see cref="Resumed"/> answers a join that asked to resume (PROTOCOL.md, "Resume"): true when
 /// <see cref="History"/> holds every message after the client's <c>since</c>, false when there were too
-/// many (then it holds the newest ones, as a plain join does); null for a plain join.
+/// many (then it holds the newest ones, as a plain join does); null for a plain join. A resume also gets
+/// <see cref="Deleted"/>: the messages deleted lately, which the client may still show from before.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("chat.RoomSnapshot")]
-public sealed record RoomSnapshot(long Epoch, long Sequence, byte[][] Roster, byte[][] History, long LastRelayed = 0, bool? Resumed = null);
+public sealed record RoomSnapshot(long Epoch, long Sequence, byte[][] Roster, byte[][] History, long LastRelayed = 0, bool? Resumed = null, long[]? Deleted = null);

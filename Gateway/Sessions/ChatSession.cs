@@ -193,7 +193,7 @@ public sealed partial class ChatSession(
         }
 
         // The roster and history are a burst owed to this session, not a reader falling behind.
-        connection.AllowBurst(snapshot.Roster.Length + snapshot.History.Length);
+        connection.AllowBurst(snapshot.Roster.Length + snapshot.History.Length + (snapshot.Deleted?.Length ?? 0));
         _feed.OnSnapshot(snapshot);
         await cooldown;
     }

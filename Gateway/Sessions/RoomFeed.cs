@@ -130,6 +130,8 @@ public sealed class RoomFeed(IFrameSink sink)
                 sink.Send(frame);
             }
 
+            SendDeleted(snapshot.Deleted, snapshot.LastRelayed);
+
             var waiting = _waiting;
             _waiting = null;
             _epoch = snapshot.Epoch;
@@ -170,6 +172,8 @@ public sealed class RoomFeed(IFrameSink sink)
                     Volatile.Write(ref _lastMessage, catchUp.Timestamps[i]);
                 }
             }
+
+            SendDeleted(catchUp.Deleted, _lastMessage);
 
             if (_roster is { } own)
             {
@@ -225,6 +229,21 @@ public sealed class RoomFeed(IFrameSink sink)
         if (events.LastMessageTimestamp > _lastMessage)
         {
             Volatile.Write(ref _lastMessage, events.LastMessageTimestamp);
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: <c>deleted</c> for the recent deletions the client may have missed, those it can be
+    /// showing (not newer than <paramref name="shownUpTo"/>). One it already removed changes nothing.
+    /// </summary>
+    private void SendDeleted(long[]? deleted, long shownUpTo)
+    {
+        foreach (var timestamp in deleted ?? [])
+        {
+            if (timestamp <= shownUpTo)
+            {
+                sink.Send(ChatFrames.Deleted(timestamp));
+            }
         }
     }
 

@@ -18,6 +18,14 @@ public sealed class RoomOptions
     public int ResumeLimit { get; set; } = 1000;
 
     /// <summary>
+    /// How far back a catch-up and a resume report deletions: a client that missed the <c>deleted</c> event
+    /// (its room moved, or it was away) is told again about messages deleted this recently. It takes no
+    /// note of which deletions a client saw, so the bound keeps the list short.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan RecentDeletions { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
     /// How long a gateway's subscription lives without renewal. When it lapses, the gateway is taken
     /// for dead and its members quit. Gateways renew at a fraction of this.
     /// </summary>

@@ -64,6 +64,11 @@ public sealed partial class MessageLog : IAsyncDisposable
 
     private const string EraseSql = "DELETE FROM chat_messages WHERE room = $1";
 
+    private const string RecentlyDeletedSql = """
+        SELECT timestamp_ms FROM chat_messages
+        WHERE room = $1 AND deleted_at IS NOT NULL AND deleted_at > now() - $2::interval ORDER BY timestamp_ms
+        """;
+
     private const string TimestampOfKeySql = "SELECT timestamp_ms FROM chat_messages WHERE room = $1 AND post_key = $2";
 
     private readonly NpgsqlDataSource _dataSource;
@@ -143,6 +148,28 @@ public sealed partial class MessageLog : IAsyncDisposable
         command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The timestamps of the room's messages deleted within <paramref name="window"/>, oldest first.</summary>
+    public async Task<long[]> RecentlyDeletedAsync(string room, TimeSpan window)
+    {
+        if (window <= TimeSpan.Zero)
+        {
+            return [];
+        }
+
+        await using var command = _dataSource.CreateCommand(RecentlyDeletedSql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = window });
+        await using var reader = await command.ExecuteReaderAsync();
+        var timestamps = new List<long>();
+        while (await reader.ReadAsync())
+        {
+            timestamps.Add(reader.GetInt64(0));
+        }
+
+        return [.. timestamps];
     }
 
     /// <summary>The timestamp of the room's message stored with <paramref name="key"/>, if any (deleted or not).</summary>

@@ -6,6 +6,9 @@ ALTER TABLE chat_messages ADD COLUMN IF NOT EXISTS user_id text;
 ALTER TABLE chat_messages ADD COLUMN IF NOT EXISTS deleted_at timestamptz;
 ALTER TABLE chat_messages ADD COLUMN IF NOT EXISTS deleted_by text;
 
+-- Catch-ups and resumes report a room's recent deletions; deletions are rare, so the index is small.
+CREATE INDEX IF NOT EXISTS ix_chat_messages_deleted ON chat_messages (room, deleted_at) WHERE deleted_at IS NOT NULL;
+
 -- Bans and mutes, by user or by address, in one room or everywhere, until a time or lifted. Every
 -- gateway holds the live ones in memory and reloads them when chat_ban_version changes, which every
 -- change to chat_bans bumps in the same transaction.

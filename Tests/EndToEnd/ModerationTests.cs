@@ -22,12 +22,13 @@ public sealed class ModerationTests(AuthCluster cluster, ITestOutputHelper outpu
         var room = NewRoom();
         var alice = await cluster.SignInAsync(room, new { name = "Alice", token = AuthCluster.Token("alice") });
         var bob = await cluster.SignInAsync(room, new { name = "bob" }, cluster.SecondGateway);
+        long timestamp;
         await using (alice)
         await using (bob)
         {
             await alice.SendAsync(new { message = "oops" });
             await alice.SendAsync(new { message = "kept" });
-            var timestamp = (await bob.ExpectMessageAsync("oops")).Match.GetProperty("timestamp").GetInt64();
+            timestamp = (await bob.ExpectMessageAsync("oops")).Match.GetProperty("timestamp").GetInt64();
             await bob.ExpectMessageAsync("kept");
 
             await alice.SendAsync(new { delete = timestamp });
@@ -39,9 +40,9 @@ public sealed class ModerationTests(AuthCluster cluster, ITestOutputHelper outpu
             Assert.Equal("No such message.", TestChatClient.Str((await alice.ExpectErrorAsync()).Match, "error"));
         }
 
-        await AssertGoneAsync(room, "oops", "kept");
+        await AssertGoneAsync(room, "oops", "kept", timestamp);
         await cluster.RestartAsync();
-        await AssertGoneAsync(room, "oops", "kept");
+        await AssertGoneAsync(room, "oops", "kept", timestamp);
     }
 
     [Fact]
@@ -292,8 +293,11 @@ public sealed class ModerationTests(AuthCluster cluster, ITestOutputHelper outpu
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, await client.WaitClosedAsync());
     }
 
-    /// <summary>The deleted message is in no history, resume or scrollback; the one kept is.</summary>
-    private async Task AssertGoneAsync(string room, string deleted, string kept)
+    /// <summary>
+    /// The deleted message is in no history, resume or scrollback; the one kept is. A resume is told about
+    /// the deletion (the client may still show the message from before).
+    /// </summary>
+    private async Task AssertGoneAsync(string room, string deleted, string kept, long deletedTimestamp)
     {
         var client = await cluster.SignInAsync(room, new { name = "later" });
         await using (client)
@@ -306,6 +310,7 @@ public sealed class ModerationTests(AuthCluster cluster, ITestOutputHelper outpu
         await using (resumer)
         {
             Assert.DoesNotContain(resumer.JoinFrames, f => TestChatClient.Str(f, "message") == deleted);
+            Assert.Contains(resumer.JoinFrames, f => f.TryGetProperty("deleted", out var d) && d.GetInt64() == deletedTimestamp);
             Assert.Contains(resumer.JoinFrames, f => TestChatClient.Str(f, "message") == kept);
         }
 

@@ -132,6 +132,21 @@ public sealed class RoomFeedTests
     }
 
     [Fact]
+    public void A_catch_up_repeats_the_recent_deletions_of_messages_the_session_can_be_showing()
+    {
+        // Live, with messages up to timestamp 20; the room moved, and 10 was deleted meanwhile (its event
+        // lost with the old activation). 30, newer than anything shown, was deleted too.
+        _feed.OnSnapshot(new RoomSnapshot(Epoch, 1, [], [Message("old", 10)], LastRelayed: 10));
+        _feed.OnEvents(Events(2, Joined("me")));
+        _feed.OnEvents(new RoomEvents("room", Epoch, 3, [Message("seen", 20)], 20));
+        var before = _client.Frames.Count;
+
+        _feed.OnCatchUp(new RoomCatchUp(NewEpoch, 5, [], [], [], Complete: true, Deleted: [10, 30]), [], moved: true);
+
+        Assert.Equal(["""{"deleted":10}"""], _client.Frames.Skip(before));
+    }
+
+    [Fact]
     public void A_session_whose_own_joined_was_lost_with_the_old_activation_is_ready_after_the_catch_up()
     {
         _feed.OnSnapshot(new RoomSnapshot(Epoch, 4, [], [], LastRelayed: 0));

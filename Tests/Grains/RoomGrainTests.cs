@@ -186,6 +186,9 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
             [Text(ChatFrames.Message("Alice", "signed words", verified, "k-1", "alice-id")), Text(ChatFrames.Message("anon", "anonymous words", catchUp.Timestamps[^1], "k-3"))],
             catchUp.Messages.Select(Text));
         Assert.Equal([Text(ChatFrames.Joined("Alice", "alice-id"))], catchUp.Roster.Select(Text));
+
+        // The deletion, whose event the gateway may have missed with the old activation, is reported again.
+        Assert.Equal([deleted], catchUp.Deleted!);
         Assert.Equal(new DeleteOutcome(DeleteResult.NoSuchMessage, null), await room.Delete(deleted, "alice-id", requiredAuthor: null));
         Assert.Equal(DeleteResult.NotAllowed, (await room.Delete(verified, "eve", requiredAuthor: "eve")).Result);
     }
