@@ -29,7 +29,8 @@ public static partial class ChatEndpoints
 
     /// <summary>
     /// <c>/</c>, <c>/api/room</c>, <c>/api/room/&lt;name&gt;/websocket</c>, <c>/api/room/&lt;name&gt;/messages</c>
-    /// (scrollback); 404 for everything else.
+    /// (scrollback), <c>/api/room/&lt;name&gt;/presence</c>, <c>/api/rooms</c> (the directory), the moderation
+    /// routes; 404 for everything else.
     /// </summary>
     public static WebApplication MapChatEndpoints(this WebApplication app)
     {
@@ -40,6 +41,7 @@ public static partial class ChatEndpoints
             return Results.Bytes(page, "text/html;charset=UTF-8");
         });
         app.MapModerationEndpoints();
+        app.MapRoomsEndpoints();
         app.Map("/api/room", CreateRoomAsync);
         app.Map("/api/room/{**path}", RoomAsync);
         app.MapFallback(() => Results.Text("Not found", statusCode: StatusCodes.Status404NotFound));
@@ -107,6 +109,11 @@ public static partial class ChatEndpoints
         if (rest == "messages")
         {
             return await ScrollbackEndpoint.ReadAsync(context, name, isPrivate, roomIds, clientLimits, cluster, loggers);
+        }
+
+        if (rest == "presence")
+        {
+            return await RoomsEndpoints.PresenceAsync(context, name, isPrivate, roomIds, clientLimits, cluster, loggers);
         }
 
         if (rest != "websocket")

@@ -15,6 +15,13 @@ public sealed class ChatGatewayOptions
     public int MaxMessageLength { get; set; } = 256;
 
     /// <summary>
+    /// Typing hints of one session that count: at most one per this interval (PROTOCOL.md says 3 s); the
+    /// others are dropped silently. Clients show a hint for about 5 s, so one every 3 s keeps it lit.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan TypingInterval { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
     /// Largest incoming frame in bytes; a bigger one closes the socket with 1009. 4 KiB holds the
     /// longest legal message even with every character escaped.
     /// </summary>

@@ -89,7 +89,7 @@ public static partial class ScrollbackEndpoint
             foreach (var message in messages)
             {
                 // Each one exactly as its message frame on the socket.
-                writer.WriteRawValue(ChatFrames.Message(message.Name, message.Message, message.Timestamp, message.Id, message.User), skipInputValidation: true);
+                writer.WriteRawValue(ChatFrames.Message(message.Name, message.Message, message.Timestamp, message.Id, message.User, message.EditedAt, message.Reactions), skipInputValidation: true);
             }
 
             writer.WriteEndArray();

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Chat.Orleans;
 
 /// <summary>
@@ -43,6 +45,34 @@ public interface IRoomGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Delete")]
     Task<DeleteOutcome> Delete(long timestamp, string actor, string? requiredAuthor);
+
+    /// <summary>
+    /// Someone is typing (PROTOCOL.md, "Typing"): members with the typing capability get a <c>typing</c>
+    /// frame; never stored. One-way: nobody waits for a hint that may be lost.
+    /// </summary>
+    [OneWay, Alias("Typing")]
+    Task Typing(string name, string? user);
+
+    /// <summary>
+    /// Replaces the text of the message with <paramref name="timestamp"/> by its verified author
+    /// <paramref name="user"/> (PROTOCOL.md, "Edits"): the log keeps the earlier text, history, resume and
+    /// scrollback carry the new one, and members with the edits capability get <c>edited</c>.
+    /// </summary>
+    [Alias("Edit")]
+    Task<ChangeResult> Edit(long timestamp, string message, string user);
+
+    /// <summary>
+    /// Toggles the reaction <paramref name="emoji"/> of <paramref name="person"/> (a verified user, or a
+    /// name for anonymous sessions: <see cref="People.Key"/>) on the message with
+    /// <paramref name="timestamp"/> (PROTOCOL.md, "Reactions"): stored, and members with the reactions
+    /// capability get the message's new counts.
+    /// </summary>
+    [Alias("React")]
+    Task<ChangeResult> React(long timestamp, string emoji, string person);
+
+    /// <summary>The room's people now, one entry per person with a socket count, as a <c>presence</c> frame.</summary>
+    [Alias("Presence")]
+    Task<byte[]> Presence();
 
     /// <summary>
     /// Closes the room (PROTOCOL.md, "Close a room"): its history is erased, every gateway closes its

@@ -98,11 +98,12 @@ public static class ClientFrames
 
     /// <summary>
     /// Reads the name frame's optional <c>"token"</c> (PROTOCOL.md, "Identity") and <c>"caps"</c>
-    /// ("Capabilities"). A token that is not a string is an invalid token; <c>caps</c> that is not a list
-    /// of strings asks for nothing (unknown capabilities are never an error).
+    /// ("Capabilities"). A token that is not a string is an invalid token. <paramref name="caps"/> is null
+    /// without <c>caps</c>; a list enables the capabilities it names that the server knows (unknown ones
+    /// are never an error), and anything else than a list of strings enables none (the answer says so).
     /// </summary>
     /// <returns>Null when valid; otherwise the error frame to send before closing (1008).</returns>
-    public static byte[]? ReadSignIn(ReadOnlySpan<byte> frame, out string? token, out string[]? caps)
+    public static byte[]? ReadSignIn(ReadOnlySpan<byte> frame, out string? token, out Capabilities? caps)
     {
         token = null;
         caps = null;
@@ -121,30 +122,123 @@ public static class ClientFrames
             token = field.Text;
         }
 
-        caps = ReadStringList(frame, "caps"u8);
+        caps = ReadCaps(frame);
         return null;
     }
 
-    /// <summary>Which kind of frame a named session sent: by the key it carries (a frame with none of them is read as a message).</summary>
+    /// <summary>The capabilities the server knows, in the order its <c>caps</c> answer lists them.</summary>
+    public static readonly (string Name, Capabilities Cap)[] KnownCaps =
+    [
+        ("typing", Capabilities.Typing),
+        ("reactions", Capabilities.Reactions),
+        ("edits", Capabilities.Edits),
+        ("presence", Capabilities.Presence),
+    ];
+
+    /// <summary>
+    /// Which kind of frame a named session sent, by the keys it carries: <c>edit</c>, <c>react</c>,
+    /// <c>typing</c>, <c>delete</c>, or <c>token</c> without <c>message</c>; anything else is read as a message.
+    /// </summary>
     public static FrameKind KindOf(ReadOnlySpan<byte> frame)
     {
-        // The hot path: the page and the original client put "message" first.
-        if (frame.StartsWith("""{"message":"""u8))
+        // The hot path: the page and the original client put "message" first, and only an edit carries
+        // a message and another key that changes what it means (the scan is vectorised, and a text with
+        // "edit" in it just takes the long way).
+        if (frame.StartsWith("""{"message":"""u8) && frame.IndexOf("\"edit\""u8) < 0)
         {
             return FrameKind.Message;
         }
 
-        if (!TryReadObject(frame, "delete"u8, "token"u8, out var delete, out var token))
+        var kind = FrameKind.Message;
+        var hasMessage = false;
+        var hasToken = false;
+        try
         {
+            var reader = new Utf8JsonReader(frame);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return FrameKind.Message;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.ValueTextEquals("edit"u8) ? FrameKind.Edit
+                    : reader.ValueTextEquals("react"u8) ? FrameKind.React
+                    : reader.ValueTextEquals("typing"u8) ? FrameKind.Typing
+                    : reader.ValueTextEquals("delete"u8) ? FrameKind.Delete
+                    : FrameKind.Message;
+                hasMessage |= reader.ValueTextEquals("message"u8);
+                hasToken |= reader.ValueTextEquals("token"u8);
+                reader.Read();
+                if (key != FrameKind.Message && reader.TokenType != JsonTokenType.Null && (kind == FrameKind.Message || key < kind))
+                {
+                    kind = key;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the message rules answer it.
             return FrameKind.Message;
         }
 
-        if (!delete.IsAbsentOrNull)
+        return kind != FrameKind.Message ? kind : hasToken && !hasMessage ? FrameKind.Token : FrameKind.Message;
+    }
+
+    /// <summary>
+    /// Reads <c>{"typing": true}</c>. Anything else (false, not a boolean) is no typing hint: dropped silently,
+    /// like hints past the throttle.
+    /// </summary>
+    public static bool ReadTyping(ReadOnlySpan<byte> frame) =>
+        TryReadObject(frame, "typing"u8, default, out var field, out _) && field.Token == JsonTokenType.True;
+
+    /// <summary>Reads <c>{"edit": &lt;timestamp&gt;, "message": "&lt;text&gt;"}</c> (the text under the message rules).</summary>
+    /// <returns>Null when valid; otherwise the error frame to send (the socket stays open).</returns>
+    public static byte[]? ReadEdit(ReadOnlySpan<byte> frame, int maxLength, out long timestamp, out string message)
+    {
+        timestamp = 0;
+        message = "";
+        if (!TryReadObject(frame, "edit"u8, "message"u8, out var edit, out var text) || edit.Integer is not { } value || value < 0)
         {
-            return FrameKind.Delete;
+            return ErrorFrames.InvalidEdit;
         }
 
-        return token.IsAbsentOrNull || frame.IndexOf("\"message\""u8) >= 0 ? FrameKind.Message : FrameKind.Token;
+        if (!text.IsString)
+        {
+            return ErrorFrames.MessageNotString;
+        }
+
+        if (text.Text!.Length > maxLength)
+        {
+            return ErrorFrames.MessageTooLong;
+        }
+
+        timestamp = value;
+        message = text.Text;
+        return null;
+    }
+
+    /// <summary>Reads <c>{"react": &lt;timestamp&gt;, "emoji": "&lt;emoji&gt;"}</c> (see <see cref="EmojiRules"/>).</summary>
+    /// <returns>Null when valid; otherwise the error frame to send (the socket stays open).</returns>
+    public static byte[]? ReadReact(ReadOnlySpan<byte> frame, out long timestamp, out string emoji)
+    {
+        timestamp = 0;
+        emoji = "";
+        if (!TryReadObject(frame, "react"u8, "emoji"u8, out var react, out var text) || react.Integer is not { } value || value < 0)
+        {
+            return ErrorFrames.InvalidReact;
+        }
+
+        if (!text.IsString || !EmojiRules.IsEmoji(text.Text))
+        {
+            return ErrorFrames.InvalidEmoji;
+        }
+
+        timestamp = value;
+        emoji = text.Text!;
+        return null;
     }
 
     /// <summary>Reads <c>{"delete": &lt;timestamp&gt;}</c>.</summary>
@@ -174,8 +268,11 @@ public static class ClientFrames
         return null;
     }
 
-    /// <summary>A top-level property that is a list of strings, or null when it is absent or anything else.</summary>
-    private static string[]? ReadStringList(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> property)
+    /// <summary>
+    /// The name frame's <c>caps</c>: null when absent (or null), the known capabilities a list of strings
+    /// names, <see cref="Capabilities.None"/> for anything else.
+    /// </summary>
+    private static Capabilities? ReadCaps(ReadOnlySpan<byte> frame)
     {
         try
         {
@@ -183,20 +280,37 @@ public static class ClientFrames
             reader.Read();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var wanted = reader.ValueTextEquals(property);
+                var wanted = reader.ValueTextEquals("caps"u8);
                 reader.Read();
-                if (wanted && reader.TokenType == JsonTokenType.StartArray)
+                if (!wanted)
                 {
-                    var list = new List<string>();
-                    while (reader.Read() && reader.TokenType == JsonTokenType.String)
-                    {
-                        list.Add(reader.GetString()!);
-                    }
-
-                    return reader.TokenType == JsonTokenType.EndArray ? [.. list] : null;
+                    reader.Skip();
+                    continue;
                 }
 
-                reader.Skip();
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    return null;
+                }
+
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return Capabilities.None;
+                }
+
+                var caps = Capabilities.None;
+                while (reader.Read() && reader.TokenType == JsonTokenType.String)
+                {
+                    foreach (var (name, cap) in KnownCaps)
+                    {
+                        if (reader.ValueTextEquals(name))
+                        {
+                            caps |= cap;
+                        }
+                    }
+                }
+
+                return reader.TokenType == JsonTokenType.EndArray ? caps : Capabilities.None;
             }
         }
         catch (JsonException)
@@ -230,7 +344,7 @@ public static class ClientFrames
                 {
                     var field = new Field(
                         reader.TokenType,
-                        reader.TokenType == JsonTokenType.String ? reader.GetString() : null,
+                        reader.TokenType == JsonTokenType.String ? ReadString(ref reader) : null,
                         reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var integer) ? integer : null);
                     if (isFirst)
                     {
@@ -258,19 +372,38 @@ public static class ClientFrames
         }
     }
 
+    /// <summary>
+    /// A string value, or null for one with a lone surrogate escaped in it (<c>"\ud800"</c>: valid JSON, but
+    /// no text), which the rules then refuse as not a string.
+    /// </summary>
+    private static string? ReadString(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>One property as read: its token (None when absent), its text if a string, its value if an integer that fits a long.</summary>
     private readonly record struct Field(JsonTokenType Token, string? Text, long? Integer)
     {
         public bool IsAbsentOrNull => Token is JsonTokenType.None or JsonTokenType.Null;
 
-        public bool IsString => Token == JsonTokenType.String;
+        public bool IsString => Token == JsonTokenType.String && Text is not null;
     }
 }
 
-/// <summary>What a named session's frame asks for.</summary>
+/// <summary>What a named session's frame asks for. A frame with several of these keys is the first listed here.</summary>
 public enum FrameKind
 {
     Message,
-    Token,
+    Edit,
+    React,
+    Typing,
     Delete,
+    Token,
 }

@@ -29,5 +29,11 @@ public static class ErrorFrames
     public static readonly byte[] CannotDelete = ChatFrames.Error("You cannot delete this message.");
     public static readonly byte[] NoSuchMessage = ChatFrames.Error("No such message.");
     public static readonly byte[] DeleteFailed = ChatFrames.Error("The message could not be deleted. Please try again.");
+    public static readonly byte[] InvalidEdit = ChatFrames.Error("edit must be a message's timestamp.");
+    public static readonly byte[] CannotEdit = ChatFrames.Error("You cannot edit this message.");
+    public static readonly byte[] InvalidReact = ChatFrames.Error("react must be a message's timestamp.");
+    public static readonly byte[] InvalidEmoji = ChatFrames.Error("Invalid emoji.");
+    public static readonly byte[] TooManyEmoji = ChatFrames.Error("This message has as many different reactions as it may have.");
+    public static readonly byte[] ChangeFailed = ChatFrames.Error("Your change could not be saved. Please try again.");
     public static readonly byte[] JoinFailed = ChatFrames.Error("The room is not available right now. Please try again.");
 }

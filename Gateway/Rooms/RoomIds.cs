@@ -17,23 +17,7 @@ public sealed class RoomIds(IOptions<ChatGatewayOptions> options, NpgsqlDataSour
     private readonly Lock _keyLock = new();
     private Task<byte[]>? _key;
 
-    public static bool IsPrivateRoomId(ReadOnlySpan<char> name)
-    {
-        if (name.Length != HalfLength * 4)
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public static bool IsPrivateRoomId(ReadOnlySpan<char> name) => RoomKeys.IsPrivate(name);
 
     public async Task<string> MintAsync(CancellationToken cancellationToken)
     {

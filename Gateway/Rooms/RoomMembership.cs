@@ -33,6 +33,17 @@ public sealed class RoomMembership : IAsyncDisposable
     /// <summary>Deletes a message of the room in this member's name (see <see cref="IRoomGrain.Delete"/>).</summary>
     public Task<DeleteOutcome> DeleteAsync(long timestamp, string actor, string? requiredAuthor) => _subscription.DeleteAsync(timestamp, actor, requiredAuthor);
 
+    /// <summary>This member is typing (one-way: a hint that is lost costs nothing).</summary>
+    public void Typing() => _subscription.Typing(_member.Name, _member.User);
+
+    /// <summary>Edits one of this member's messages (see <see cref="IRoomGrain.Edit"/>); only verified members have any.</summary>
+    public Task<ChangeResult> EditAsync(long timestamp, string message) =>
+        _member.User is { } user ? _subscription.EditAsync(timestamp, message, user) : Task.FromResult(ChangeResult.NotAllowed);
+
+    /// <summary>Toggles this member's reaction on a message (see <see cref="IRoomGrain.React"/>): per user, or per name when anonymous.</summary>
+    public Task<ChangeResult> ReactAsync(long timestamp, string emoji) =>
+        _subscription.ReactAsync(timestamp, emoji, People.Key(_member.Name, _member.User));
+
     /// <summary>
     /// Tries a post again after <see cref="PostAsync"/> failed without a verdict from the message log (the
     /// room's silo died, or the call timed out): the room comes back on another silo, and the key makes

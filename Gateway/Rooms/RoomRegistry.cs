@@ -42,15 +42,16 @@ public sealed partial class RoomRegistry(
     public Guid GatewayId { get; } = Guid.NewGuid();
 
     /// <summary>
-    /// Joins <paramref name="room"/> as <paramref name="name"/>; from the call on, the room's events go to
+    /// Joins <paramref name="room"/> as <paramref name="name"/> (with the capabilities <paramref name="caps"/>,
+    /// so that the room makes the frames they need); from the call on, the room's events go to
     /// <paramref name="listener"/>. Returns the membership and what the new member is owed (roster and
     /// history, and where in the room's events they stand; with <paramref name="since"/>, the messages
     /// after it). Throws when the room could not be joined; then nothing is left behind.
     /// </summary>
-    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, string? user, long? since, IRoomListener listener)
+    public async Task<(RoomMembership Membership, RoomSnapshot Snapshot)> JoinAsync(string room, string name, string? user, Capabilities caps, long? since, IRoomListener listener)
     {
         var subscription = Acquire(room);
-        var member = new RoomMember(Interlocked.Increment(ref _lastSessionId), name, user);
+        var member = new RoomMember(Interlocked.Increment(ref _lastSessionId), name, user, caps);
         RoomSnapshot snapshot;
         try
         {

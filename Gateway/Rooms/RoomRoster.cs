@@ -1,14 +1,15 @@
 namespace Chat.Orleans.Gateway.Rooms;
 
 /// <summary>
-/// A room's members as this gateway's sessions know them: a count per name (names need not be unique),
-/// kept from the <c>joined</c> and <c>quit</c> events they were sent. After a room moved, it is compared
+/// A room's members as this gateway's sessions know them: a count per name and verified user (names need
+/// not be unique, and a verified "ann" is not an anonymous one), kept from the <c>joined</c> and <c>quit</c>
+/// events they were sent. After a room moved, it is compared
 /// with the roster the room reports, and the difference goes to the sessions as ordinary <c>joined</c>
 /// and <c>quit</c> frames. Not thread-safe: the subscription calls it under its delivery lock.
 /// </summary>
 public sealed class RoomRoster
 {
-    private readonly Dictionary<string, int> _counts = [];
+    private readonly Dictionary<(string Name, string? User), int> _counts = [];
 
     /// <summary>How many members the sessions know, all names together.</summary>
     public int Total { get; private set; }
@@ -20,17 +21,17 @@ public sealed class RoomRoster
     /// </summary>
     public bool Apply(byte[] frame)
     {
-        if (!ChatFrames.TryReadRosterChange(frame, out var name, out var joined))
+        if (!ChatFrames.TryReadRosterChange(frame, out var name, out var user, out var joined))
         {
             return true;
         }
 
-        if (!joined && Count(name) == 0)
+        if (!joined && Count(name, user) == 0)
         {
             return false;
         }
 
-        Add(name, joined ? 1 : -1);
+        Add((name, user), joined ? 1 : -1);
         return true;
     }
 
@@ -52,39 +53,39 @@ public sealed class RoomRoster
     /// </summary>
     public List<byte[]> Reconcile(byte[][] roster, bool removals)
     {
-        var target = new Dictionary<string, (int Count, byte[] Joined)>();
+        var target = new Dictionary<(string Name, string? User), (int Count, byte[] Joined)>();
         foreach (var frame in roster)
         {
-            if (ChatFrames.TryReadRosterChange(frame, out var name, out _))
+            if (ChatFrames.TryReadRosterChange(frame, out var name, out var user, out _))
             {
-                target[name] = target.TryGetValue(name, out var entry) ? (entry.Count + 1, frame) : (1, frame);
+                target[(name, user)] = target.TryGetValue((name, user), out var entry) ? (entry.Count + 1, frame) : (1, frame);
             }
         }
 
         var changes = new List<byte[]>();
-        foreach (var (name, (count, joined)) in target)
+        foreach (var (member, (count, joined)) in target)
         {
-            for (var known = Count(name); known < count; known++)
+            for (var known = Count(member.Name, member.User); known < count; known++)
             {
                 changes.Add(joined);
-                Add(name, 1);
+                Add(member, 1);
             }
         }
 
         if (removals)
         {
-            foreach (var (name, known) in _counts.ToArray())
+            foreach (var (member, known) in _counts.ToArray())
             {
-                var listed = target.TryGetValue(name, out var entry) ? entry.Count : 0;
+                var listed = target.TryGetValue(member, out var entry) ? entry.Count : 0;
                 if (known > listed)
                 {
-                    var quit = ChatFrames.Quit(name);
+                    var quit = ChatFrames.Quit(member.Name, member.User);
                     for (var i = listed; i < known; i++)
                     {
                         changes.Add(quit);
                     }
 
-                    Add(name, listed - known);
+                    Add(member, listed - known);
                 }
             }
         }
@@ -100,22 +101,22 @@ public sealed class RoomRoster
         ApplyAll(roster);
     }
 
-    /// <summary>How many members of that name the sessions know.</summary>
-    public int Count(string name) => _counts.TryGetValue(name, out var count) ? count : 0;
+    /// <summary>How many members of that name (and verified user: null for anonymous ones) the sessions know.</summary>
+    public int Count(string name, string? user = null) => _counts.TryGetValue((name, user), out var count) ? count : 0;
 
-    private void Add(string name, int delta)
+    private void Add((string Name, string? User) member, int delta)
     {
         // Never below zero: a quit for a name the sessions never had on their roster changes nothing.
-        var known = Count(name);
+        var known = Count(member.Name, member.User);
         var count = Math.Max(0, known + delta);
         Total += count - known;
         if (count == 0)
         {
-            _counts.Remove(name);
+            _counts.Remove(member);
         }
         else
         {
-            _counts[name] = count;
+            _counts[member] = count;
         }
     }
 }

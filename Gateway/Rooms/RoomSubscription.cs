@@ -165,6 +165,22 @@ public sealed partial class RoomSubscription(
         return grain.Delete(timestamp, actor, requiredAuthor).WaitAsync(lost);
     }
 
+    public void Typing(string name, string? user) => grain.Typing(name, user).Ignore();
+
+    /// <summary>Edits a message (see <see cref="IRoomGrain.Edit"/>); fails at once when the silo connection drops.</summary>
+    public Task<ChangeResult> EditAsync(long timestamp, string message, string user)
+    {
+        var lost = silos.Lost;
+        return grain.Edit(timestamp, message, user).WaitAsync(lost);
+    }
+
+    /// <summary>Toggles a reaction (see <see cref="IRoomGrain.React"/>); fails at once when the silo connection drops.</summary>
+    public Task<ChangeResult> ReactAsync(long timestamp, string emoji, string person)
+    {
+        var lost = silos.Lost;
+        return grain.React(timestamp, emoji, person).WaitAsync(lost);
+    }
+
     /// <summary>The room was closed: every listener here ends its session.</summary>
     public void OnRoomClosed()
     {

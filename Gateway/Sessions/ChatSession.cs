@@ -10,7 +10,8 @@ namespace Chat.Orleans.Gateway.Sessions;
 
 /// <summary>
 /// One client in one room, as the protocol sees it: the first frame names the member (and may sign in
-/// with a token) and joins the room; every later frame is a message, a delete, or a fresh token. The
+/// with a token, and ask for capabilities) and joins the room; every later frame is a message, an edit,
+/// a reaction, a typing hint, a delete, or a fresh token. The
 /// connection owns the socket; the membership owns the room; <see cref="RoomFeed"/> puts the room's
 /// frames in the protocol's order; <see cref="SessionPolicy"/> says who may do what.
 /// </summary>
@@ -34,6 +35,9 @@ public sealed partial class ChatSession(
     // A verified session's identity (null: anonymous), and the timer that ends it when its token expires.
     private ChatIdentity? _identity;
     private Timer? _expiry;
+
+    // When this session's last typing hint counted (ticks; see ChatGatewayOptions.TypingInterval).
+    private long _lastTyping = long.MinValue;
 
     // Keys for the posts of a client that sends no ids: a random prefix, then a count.
     private string? _keyPrefix;
@@ -77,7 +81,7 @@ public sealed partial class ChatSession(
         }
     }
 
-    /// <summary>Each client frame: the name first; then messages, deletes and fresh tokens.</summary>
+    /// <summary>Each client frame: the name first; then one kind of frame each (PROTOCOL.md).</summary>
     public Task OnFrameAsync(ReadOnlySpan<byte> frame)
     {
         if (!_named)
@@ -87,6 +91,9 @@ public sealed partial class ChatSession(
 
         return ClientFrames.KindOf(frame) switch
         {
+            FrameKind.Edit => ReceiveEdit(frame),
+            FrameKind.React => ReceiveReact(frame),
+            FrameKind.Typing => ReceiveTyping(frame),
             FrameKind.Delete => ReceiveDelete(frame),
             FrameKind.Token => ReceiveToken(frame),
             _ => ReceiveMessage(frame),
@@ -153,7 +160,7 @@ public sealed partial class ChatSession(
         return JoinAsync(name, since, token, caps);
     }
 
-    private async Task JoinAsync(string name, long? since, string? token, string[]? caps)
+    private async Task JoinAsync(string name, long? since, string? token, Capabilities? caps)
     {
         var (identity, refusal) = await policy.SignInAsync(token, room);
         if (refusal is not null)
@@ -172,18 +179,16 @@ public sealed partial class ChatSession(
         }
 
         ExpireWith(identity);
-        if (caps is not null)
-        {
-            // No capability is enabled yet (PROTOCOL.md, "Rich rooms"): the answer says so.
-            _feed.AnswerCaps(ChatFrames.Caps([]));
-        }
+        var shownName = identity?.Name ?? name;
+        var enabled = caps ?? Capabilities.None;
+        _feed.Enable(enabled, caps is null ? null : CapsAnswer(enabled), ChatFrames.Typing(shownName, identity?.User));
 
         // The limiter's verdict for this IP is fetched alongside the join.
         var cooldown = rateLimit?.FetchAsync() ?? Task.CompletedTask;
         RoomSnapshot snapshot;
         try
         {
-            (_membership, snapshot) = await rooms.JoinAsync(room, identity?.Name ?? name, identity?.User, since, this);
+            (_membership, snapshot) = await rooms.JoinAsync(room, shownName, identity?.User, enabled, since, this);
         }
         catch (Exception)
         {
@@ -213,16 +218,8 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
-        if (policy.IsMuted(_identity, clientAddress, room))
+        if (!PassesPostRules())
         {
-            connection.Send(ErrorFrames.Muted);
-            return Task.CompletedTask;
-        }
-
-        if (rateLimit is not null && !rateLimit.TryPass())
-        {
-            metrics.RateLimited();
-            connection.Send(ErrorFrames.RateLimited);
             return Task.CompletedTask;
         }
 
@@ -250,6 +247,122 @@ public sealed partial class ChatSession(
             LogPostFailed(logger, exception, room);
             connection.Send(ErrorFrames.NotStored);
         }
+    }
+
+    /// <summary>
+    /// <c>{"typing": true}</c>: one hint per <see cref="ChatGatewayOptions.TypingInterval"/> counts; the others,
+    /// and those of a muted session, are dropped silently (a hint is never worth an error).
+    /// </summary>
+    private Task ReceiveTyping(ReadOnlySpan<byte> frame)
+    {
+        var now = Environment.TickCount64;
+        if (_membership is { } membership
+            && ClientFrames.ReadTyping(frame)
+            && now - _lastTyping >= (long)options.TypingInterval.TotalMilliseconds
+            && !policy.IsMuted(_identity, clientAddress, room))
+        {
+            _lastTyping = now;
+            membership.Typing();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// <c>{"edit": timestamp, "message": text}</c>: a verified author replaces the text of their own message,
+    /// under the rules of a new message (length, mute, rate limit).
+    /// </summary>
+    private Task ReceiveEdit(ReadOnlySpan<byte> frame)
+    {
+        if (ClientFrames.ReadEdit(frame, options.MaxMessageLength, out var timestamp, out var message) is { } error)
+        {
+            connection.Send(error);
+            return Task.CompletedTask;
+        }
+
+        if (_membership is not { } membership || _identity is null)
+        {
+            // Anonymous sessions cannot edit, not even their own messages.
+            connection.Send(ErrorFrames.CannotEdit);
+            return Task.CompletedTask;
+        }
+
+        return PassesPostRules() ? ChangeAsync(membership.EditAsync(timestamp, message), ErrorFrames.CannotEdit) : Task.CompletedTask;
+    }
+
+    /// <summary><c>{"react": timestamp, "emoji": emoji}</c>: toggles the person's reaction, under the mute and the rate limit.</summary>
+    private Task ReceiveReact(ReadOnlySpan<byte> frame)
+    {
+        if (ClientFrames.ReadReact(frame, out var timestamp, out var emoji) is { } error)
+        {
+            connection.Send(error);
+            return Task.CompletedTask;
+        }
+
+        if (_membership is not { } membership)
+        {
+            return Task.CompletedTask;
+        }
+
+        return PassesPostRules() ? ChangeAsync(membership.ReactAsync(timestamp, emoji), ErrorFrames.NoSuchMessage) : Task.CompletedTask;
+    }
+
+    /// <summary>What a new message must pass besides its own frame rules: no mute, and the rate limit; answers the client when not.</summary>
+    private bool PassesPostRules()
+    {
+        if (policy.IsMuted(_identity, clientAddress, room))
+        {
+            connection.Send(ErrorFrames.Muted);
+            return false;
+        }
+
+        if (rateLimit is not null && !rateLimit.TryPass())
+        {
+            metrics.RateLimited();
+            connection.Send(ErrorFrames.RateLimited);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>An edit or a reaction: the room's refusal becomes its error frame; success shows as the room's event.</summary>
+    private async Task ChangeAsync(Task<ChangeResult> change, byte[] noSuchMessage)
+    {
+        try
+        {
+            var error = await change switch
+            {
+                ChangeResult.NoSuchMessage => noSuchMessage,
+                ChangeResult.NotAllowed => ErrorFrames.CannotEdit,
+                ChangeResult.TooManyEmoji => ErrorFrames.TooManyEmoji,
+                _ => null,
+            };
+            if (error is not null)
+            {
+                connection.Send(error);
+            }
+        }
+        catch (Exception exception)
+        {
+            LogChangeFailed(logger, exception, room);
+            connection.Send(ErrorFrames.ChangeFailed);
+        }
+    }
+
+    /// <summary>The <c>caps</c> answer: the enabled capabilities in the server's own order.</summary>
+    private static byte[] CapsAnswer(Capabilities caps)
+    {
+        var names = new List<string>(ClientFrames.KnownCaps.Length);
+        foreach (var (capName, cap) in ClientFrames.KnownCaps)
+        {
+            if ((caps & cap) != 0)
+            {
+                names.Add(capName);
+            }
+        }
+
+        return ChatFrames.Caps([.. names]);
     }
 
     /// <summary>
@@ -361,6 +474,9 @@ public sealed partial class ChatSession(
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Posting to room {Room} failed")]
     private static partial void LogPostFailed(ILogger logger, Exception exception, string room);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Saving an edit or a reaction in room {Room} failed")]
+    private static partial void LogChangeFailed(ILogger logger, Exception exception, string room);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Deleting a message in room {Room} failed")]
     private static partial void LogDeleteFailed(ILogger logger, Exception exception, string room);

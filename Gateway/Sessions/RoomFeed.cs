@@ -14,7 +14,9 @@ namespace Chat.Orleans.Gateway.Sessions;
 /// join call has returned its snapshot; until then they wait here. Events and the snapshot come from
 /// different threads, so the hand-over is under a lock; once live, events pass straight through. The
 /// feed keeps its place in the room's events (activation and event number) and the timestamp of the
-/// newest message it sent: events it already has are skipped.
+/// newest message it sent: events it already has are skipped. Frames of a capability the session did
+/// not ask for are left out here (one byte tells a chat message from them), and for a session with the
+/// presence capability each roster change it is sent is followed by the person's presence entry.
 /// </remarks>
 public sealed class RoomFeed(IFrameSink sink)
 {
@@ -29,6 +31,12 @@ public sealed class RoomFeed(IFrameSink sink)
     private List<RoomEvents>? _waiting;
     private byte[]? _resumed;
     private byte[]? _caps;
+
+    // What the session asked for (PROTOCOL.md, "Capabilities"), its own typing frame (nobody is told that
+    // they are typing), and its presence list when it asked for presence.
+    private Capabilities _accepts;
+    private byte[]? _ownTyping;
+    private PresenceTally? _presence;
 
     // The feed's place: the last event it has (sent, or held in its snapshot), and its newest message.
     private long _epoch;
@@ -63,8 +71,18 @@ public sealed class RoomFeed(IFrameSink sink)
         }
     }
 
-    /// <summary>Before the snapshot: the <c>caps</c> answer, sent right before <c>ready</c> (after <c>resumed</c>).</summary>
-    public void AnswerCaps(byte[] frame) => _caps = frame;
+    /// <summary>
+    /// Before the snapshot: the capabilities the session has, its <c>caps</c> answer (sent right before
+    /// <c>ready</c>, after <c>resumed</c>; null for a session that sent no <c>caps</c>), and the typing frame
+    /// the room makes for it.
+    /// </summary>
+    public void Enable(Capabilities caps, byte[]? answer, byte[]? ownTyping)
+    {
+        _accepts = caps;
+        _caps = answer;
+        _ownTyping = ownTyping;
+        _presence = (caps & Capabilities.Presence) != 0 ? new PresenceTally() : null;
+    }
 
     /// <summary>True once <c>ready</c> has been sent.</summary>
     public bool IsLive => _stage == Stage.Live;
@@ -80,7 +98,7 @@ public sealed class RoomFeed(IFrameSink sink)
             // The hot path: every frame is new.
             foreach (var frame in events.Frames)
             {
-                sink.Send(frame);
+                Forward(frame);
             }
 
             _roster?.ApplyAll(events.Frames);
@@ -124,6 +142,11 @@ public sealed class RoomFeed(IFrameSink sink)
             }
 
             _roster?.Reset(snapshot.Roster);
+            if (_presence is { } presence)
+            {
+                // Right after the roster: everyone, one entry per person.
+                sink.Send(presence.Reset(snapshot.Roster));
+            }
 
             foreach (var frame in snapshot.History)
             {
@@ -188,7 +211,7 @@ public sealed class RoomFeed(IFrameSink sink)
 
             foreach (var frame in rosterChanges)
             {
-                sink.Send(frame);
+                Forward(frame);
             }
 
             _sequence = _epoch == catchUp.Epoch ? Math.Max(_sequence, catchUp.Sequence) : catchUp.Sequence;
@@ -215,7 +238,7 @@ public sealed class RoomFeed(IFrameSink sink)
                 continue;
             }
 
-            sink.Send(events.Frames[i]);
+            Forward(events.Frames[i]);
             _roster?.Apply(events.Frames[i]);
             var own = _stage == Stage.AwaitingOwnJoined && events.Epoch == _epoch && sequence == _ownJoined;
             _epoch = events.Epoch;
@@ -229,6 +252,37 @@ public sealed class RoomFeed(IFrameSink sink)
         if (events.LastMessageTimestamp > _lastMessage)
         {
             Volatile.Write(ref _lastMessage, events.LastMessageTimestamp);
+        }
+    }
+
+    /// <summary>
+    /// Sends one room frame, unless it belongs to a capability the session did not ask for or is its own
+    /// typing; a roster change is followed by the presence entry it changed, for a session with presence.
+    /// </summary>
+    private void Forward(byte[] frame)
+    {
+        if (frame.Length > 2 && frame[2] == (byte)'n')
+        {
+            // A chat message ({"name": ...}): what nearly every frame is.
+            sink.Send(frame);
+            return;
+        }
+
+        var cap = ChatFrames.CapabilityOf(frame);
+        if (cap != Capabilities.None)
+        {
+            if ((_accepts & cap) != 0 && !(cap == Capabilities.Typing && frame.AsSpan().SequenceEqual(_ownTyping)))
+            {
+                sink.Send(frame);
+            }
+
+            return;
+        }
+
+        sink.Send(frame);
+        if (_presence?.Apply(frame) is { } change)
+        {
+            sink.Send(change);
         }
     }
 

@@ -14,7 +14,7 @@ public sealed class ScrollbackGrain(MessageLog messageLog) : Grain, IScrollbackG
         for (var i = 0; i < messages.Length; i++)
         {
             var message = stored[i];
-            messages[i] = new ChatMessage(message.Timestamp, message.Name, message.Message, PostKeys.ShownId(message.PostKey), message.User);
+            messages[i] = new ChatMessage(message.Timestamp, message.Name, message.Message, PostKeys.ShownId(message.PostKey), message.User, message.EditedAt, message.Reactions);
         }
 
         return messages;

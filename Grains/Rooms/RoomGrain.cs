@@ -1,3 +1,4 @@
+using Chat.Orleans.Grains.Directory;
 using Chat.Orleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ public sealed partial class RoomGrain(
     [PersistentState("room", "rooms")] IPersistentState<RoomState> state,
     MessageLog messageLog,
     GatewayOutbox outbox,
+    LocalRooms localRooms,
     RoomMetrics metrics,
     IOptions<RoomOptions> options,
     ILogger<RoomGrain> logger) : Grain, IRoomGrain
@@ -33,8 +35,13 @@ public sealed partial class RoomGrain(
     private readonly RoomOptions _options = options.Value;
     private readonly Dictionary<Guid, GatewayLink> _gateways = [];
     private readonly DepartedMembers _departed = new();
-    // The last HistoryLength relayed messages, oldest first, with their timestamps (for resumes).
-    private readonly Queue<(long Timestamp, byte[] Frame)> _history = new();
+    // The last HistoryLength relayed messages, oldest first (for joins and resumes).
+    private readonly RoomHistory _history = new(options.Value.HistoryLength);
+
+    // Edits and reactions one at a time, so that their frames leave in the order the log took them: the
+    // counts a member is shown last are the counts stored last.
+    private readonly SemaphoreSlim _changes = new(1, 1);
+    private long _lastEditedAt;
 
     // Identifies this activation, so that gateways can tell a re-activated room's event numbers
     // from the old ones.
@@ -56,6 +63,11 @@ public sealed partial class RoomGrain(
     private Task _lastAppend = Task.CompletedTask;
     private int _memberCount;
 
+    // Members that asked for each capability: with none, the room does not even make those frames.
+    private int _typingMembers;
+    private int _editsMembers;
+    private int _reactionsMembers;
+
     private string Room => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -63,7 +75,7 @@ public sealed partial class RoomGrain(
         var latest = await messageLog.ReadLatestAsync(Room, _options.HistoryLength, cancellationToken);
         foreach (var message in latest)
         {
-            _history.Enqueue((message.Timestamp, Frame(message)));
+            _history.Append(message, RoomHistory.Frame(message));
         }
 
         // The log is the truth for the last timestamp; the state covers a log whose tail was deleted.
@@ -84,6 +96,7 @@ public sealed partial class RoomGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         metrics.RoomDeactivated();
+        localRooms.Set(Room, 0);
 
         // Posts still on their way to the log are stored first, so that the gateways, told next, find
         // them in the log when they catch up with the next activation.
@@ -156,12 +169,14 @@ public sealed partial class RoomGrain(
         var entry = new RoomMemberEntry(member);
         if (link.Members.TryAdd(member.SessionId, entry))
         {
-            _memberCount++;
+            Counted(entry, 1);
         }
         else
         {
             // Already added silently by a renewal that overtook this join; it is still announced once.
+            Counted(link.Members[member.SessionId], -1);
             link.Members[member.SessionId] = entry;
+            Counted(entry, 1);
         }
 
         Broadcast(entry.JoinedFrame);
@@ -225,7 +240,8 @@ public sealed partial class RoomGrain(
 
         // The output gate: nobody sees a message that a crash could still lose. A key the log already
         // holds is a retry of a stored post: its timestamp goes unused, and nothing is relayed.
-        var append = messageLog.AppendAsync(new StoredMessage(Room, timestamp, name, message, key, user));
+        var stored = new StoredMessage(Room, timestamp, name, message, key, user);
+        var append = messageLog.AppendAsync(stored);
         _lastAppend = append;
         if (!await append)
         {
@@ -233,15 +249,7 @@ public sealed partial class RoomGrain(
         }
 
         _messagesStored++;
-        if (_history.Count >= _options.HistoryLength && _history.Count > 0)
-        {
-            _history.Dequeue();
-        }
-
-        if (_options.HistoryLength > 0)
-        {
-            _history.Enqueue((timestamp, frame));
-        }
+        _history.Append(stored, frame);
 
         _lastRelayedTimestamp = Math.Max(_lastRelayedTimestamp, timestamp);
 
@@ -255,18 +263,89 @@ public sealed partial class RoomGrain(
         if (outcome.Result == DeleteResult.Deleted)
         {
             // Gone from the history that joins and resumes read, then from every member's page.
-            var kept = _history.Where(entry => entry.Timestamp != timestamp).ToList();
-            _history.Clear();
-            foreach (var entry in kept)
-            {
-                _history.Enqueue(entry);
-            }
+            _history.Remove(timestamp);
 
             Broadcast(ChatFrames.Deleted(timestamp));
             LogMessageDeleted(logger, timestamp, Room);
         }
 
         return outcome;
+    }
+
+    public Task Typing(string name, string? user)
+    {
+        if (_typingMembers > 0)
+        {
+            Broadcast(ChatFrames.Typing(name, user));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<ChangeResult> Edit(long timestamp, string message, string user)
+    {
+        await _changes.WaitAsync();
+        try
+        {
+            // Edit times only grow, so the log's earlier texts stay apart and the newest edit wins everywhere.
+            var editedAt = _lastEditedAt = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastEditedAt + 1);
+            var result = await messageLog.EditAsync(Room, timestamp, message, user, editedAt);
+            if (result == ChangeResult.Done)
+            {
+                _history.Edit(timestamp, message, editedAt);
+                if (_editsMembers > 0)
+                {
+                    Broadcast(ChatFrames.Edited(timestamp, message, editedAt));
+                }
+
+                LogMessageEdited(logger, timestamp, Room);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    public async Task<ChangeResult> React(long timestamp, string emoji, string person)
+    {
+        await _changes.WaitAsync();
+        try
+        {
+            var (result, counts) = await messageLog.ToggleReactionAsync(Room, timestamp, emoji, person, _options.MaxReactionEmoji);
+            if (result == ChangeResult.Done)
+            {
+                _history.SetReactions(timestamp, counts);
+                if (_reactionsMembers > 0)
+                {
+                    Broadcast(ChatFrames.Reactions(timestamp, counts));
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    public Task<byte[]> Presence()
+    {
+        // One entry per person, in the order they came, with a socket count across gateways and tabs.
+        var people = new Dictionary<string, (string Name, string? User, int Sockets)>();
+        foreach (var link in _gateways.Values)
+        {
+            foreach (var member in link.Members.Values)
+            {
+                var key = People.Key(member.Name, member.User);
+                people[key] = people.TryGetValue(key, out var entry) ? entry with { Sockets = entry.Sockets + 1 } : (member.Name, member.User, 1);
+            }
+        }
+
+        return Task.FromResult(ChatFrames.Presence(people.Values));
     }
 
     public async Task Close()
@@ -282,7 +361,11 @@ public sealed partial class RoomGrain(
         foreach (var link in _gateways.Values.ToArray())
         {
             link.Channel.Observer?.OnRoomClosed(Room).Ignore();
-            _memberCount -= link.Members.Count;
+            foreach (var member in link.Members.Values)
+            {
+                Counted(member, -1);
+            }
+
             link.Members.Clear();
             RemoveGateway(link);
         }
@@ -320,10 +403,11 @@ public sealed partial class RoomGrain(
         var link = Touch(subscription);
         foreach (var member in members)
         {
-            if (!_departed.Contains(subscription.GatewayId, member.SessionId)
-                && link.Members.TryAdd(member.SessionId, new RoomMemberEntry(member)))
+            if (!_departed.Contains(subscription.GatewayId, member.SessionId) && !link.Members.ContainsKey(member.SessionId))
             {
-                _memberCount++;
+                var entry = new RoomMemberEntry(member);
+                link.Members.Add(member.SessionId, entry);
+                Counted(entry, 1);
             }
         }
 
@@ -359,28 +443,15 @@ public sealed partial class RoomGrain(
     private Task<List<StoredMessage>> ReadLogAfter(long after) =>
         messageLog.ReadAfterAsync(Room, after, _options.ResumeLimit + 1, CancellationToken.None);
 
-    private static byte[] Frame(StoredMessage message) =>
-        ChatFrames.Message(message.Name, message.Message, message.Timestamp, PostKeys.ShownId(message.PostKey), message.User);
-
-    private byte[][] LatestHistory()
-    {
-        var frames = new byte[_history.Count][];
-        var i = 0;
-        foreach (var (_, frame) in _history)
-        {
-            frames[i++] = frame;
-        }
-
-        return frames;
-    }
+    private byte[][] LatestHistory() => _history.Frames();
 
     /// <summary>
     /// Whether the history in memory holds every relayed message after <paramref name="after"/>: it was
     /// never trimmed (the room's whole log fits), or its oldest message is not newer than that.
     /// </summary>
     private bool HistoryHoldsAllAfter(long after) =>
-        (_history.Count < _options.HistoryLength && _history.Count <= _options.ResumeLimit)
-        || (_history.TryPeek(out var oldest) && oldest.Timestamp <= after);
+        (!_history.IsFull && _history.Count <= _options.ResumeLimit)
+        || (_history.TryPeekOldest(out var oldest) && oldest <= after);
 
     /// <summary>
     /// The relayed messages after <paramref name="after"/>, oldest first: those read from the log, then
@@ -404,24 +475,17 @@ public sealed partial class RoomGrain(
                 break;
             }
 
-            messages.Add((message.Timestamp, Frame(message)));
+            messages.Add((message.Timestamp, RoomHistory.Frame(message)));
             last = message.Timestamp;
         }
 
         // (Never true when nothing had to be read: then the history holds everything after `after`.)
-        if (_history.Count >= _options.HistoryLength && _history.TryPeek(out var oldest) && oldest.Timestamp > last && _lastRelayedTimestamp > last)
+        if (_history.IsFull && _history.TryPeekOldest(out var oldest) && oldest > last && _lastRelayedTimestamp > last)
         {
             return (messages, false);
         }
 
-        foreach (var (timestamp, frame) in _history)
-        {
-            if (timestamp > last)
-            {
-                messages.Add((timestamp, frame));
-            }
-        }
-
+        _history.AddAfter(last, messages);
         return (messages, true);
     }
 
@@ -467,7 +531,7 @@ public sealed partial class RoomGrain(
     {
         if (link.Members.Remove(sessionId, out var member))
         {
-            _memberCount--;
+            Counted(member, -1);
             Broadcast(ChatFrames.Quit(member.Name, member.User));
             LogMemberQuit(logger, member.Name, Room, _memberCount);
         }
@@ -500,6 +564,29 @@ public sealed partial class RoomGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>Counts a member in (+1) or out (-1): the room's size, its capabilities, and the directory's count.</summary>
+    private void Counted(RoomMemberEntry member, int delta)
+    {
+        _memberCount += delta;
+        var caps = member.Caps;
+        if ((caps & Capabilities.Typing) != 0)
+        {
+            _typingMembers += delta;
+        }
+
+        if ((caps & Capabilities.Edits) != 0)
+        {
+            _editsMembers += delta;
+        }
+
+        if ((caps & Capabilities.Reactions) != 0)
+        {
+            _reactionsMembers += delta;
+        }
+
+        localRooms.Set(Room, _memberCount);
+    }
+
     private void DeactivateWhenEmpty()
     {
         // Like a hibernating Durable Object, an empty room costs nothing; the next join re-activates it.
@@ -523,6 +610,9 @@ public sealed partial class RoomGrain(
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Message {Timestamp} of room {Room} was deleted")]
     private static partial void LogMessageDeleted(ILogger logger, long timestamp, string room);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Message {Timestamp} of room {Room} was edited")]
+    private static partial void LogMessageEdited(ILogger logger, long timestamp, string room);
 
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Room {Room} was closed and its history erased")]
     private static partial void LogRoomClosed(ILogger logger, string room);

@@ -17,6 +17,10 @@ public sealed class RoomOptions
     [Range(1, 100_000)]
     public int ResumeLimit { get; set; } = 1000;
 
+    /// <summary>Distinct emoji one message may carry (PROTOCOL.md, "Reactions", says 20).</summary>
+    [Range(1, 100)]
+    public int MaxReactionEmoji { get; set; } = 20;
+
     /// <summary>
     /// How far back a catch-up and a resume report deletions: a client that missed the <c>deleted</c> event
     /// (its room moved, or it was away) is told again about messages deleted this recently. It takes no

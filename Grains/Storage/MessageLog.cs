@@ -30,23 +30,31 @@ public sealed partial class MessageLog : IAsyncDisposable
                           AND m.post_key IS NOT DISTINCT FROM b.post_key)
         """;
 
-    // Every read leaves deleted messages (their tombstones) out.
-    private const string ReadLatestSql = """
-        SELECT timestamp_ms, name, message, post_key, user_id FROM (
-            SELECT timestamp_ms, name, message, post_key, user_id FROM chat_messages
-            WHERE room = $1 AND deleted_at IS NULL ORDER BY timestamp_ms DESC LIMIT $2
+    // Every read leaves deleted messages (their tombstones) out, and brings each message's latest text,
+    // when it was edited, and its reaction counts as one JSON object (emoji in the order first used).
+    private const string Columns = """
+        m.timestamp_ms, m.name, m.message, m.post_key, m.user_id, m.edited_at,
+        (SELECT json_object_agg(c.emoji, c.n ORDER BY c.first) FROM (
+            SELECT emoji, count(*) AS n, min(created_at) AS first FROM chat_reactions r
+            WHERE r.room = m.room AND r.timestamp_ms = m.timestamp_ms GROUP BY emoji) AS c)::text AS reactions
+        """;
+
+    private const string ReadLatestSql = $"""
+        SELECT * FROM (
+            SELECT {Columns} FROM chat_messages m
+            WHERE m.room = $1 AND m.deleted_at IS NULL ORDER BY m.timestamp_ms DESC LIMIT $2
         ) AS latest ORDER BY timestamp_ms
         """;
 
-    private const string ReadAfterSql = """
-        SELECT timestamp_ms, name, message, post_key, user_id FROM chat_messages
-        WHERE room = $1 AND timestamp_ms > $2 AND deleted_at IS NULL ORDER BY timestamp_ms LIMIT $3
+    private const string ReadAfterSql = $"""
+        SELECT {Columns} FROM chat_messages m
+        WHERE m.room = $1 AND m.timestamp_ms > $2 AND m.deleted_at IS NULL ORDER BY m.timestamp_ms LIMIT $3
         """;
 
-    private const string ReadBeforeSql = """
-        SELECT timestamp_ms, name, message, post_key, user_id FROM (
-            SELECT timestamp_ms, name, message, post_key, user_id FROM chat_messages
-            WHERE room = $1 AND timestamp_ms < $2 AND deleted_at IS NULL ORDER BY timestamp_ms DESC LIMIT $3
+    private const string ReadBeforeSql = $"""
+        SELECT * FROM (
+            SELECT {Columns} FROM chat_messages m
+            WHERE m.room = $1 AND m.timestamp_ms < $2 AND m.deleted_at IS NULL ORDER BY m.timestamp_ms DESC LIMIT $3
         ) AS older ORDER BY timestamp_ms
         """;
 
@@ -62,7 +70,54 @@ public sealed partial class MessageLog : IAsyncDisposable
         SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM deleted), (SELECT user_id FROM target)
         """;
 
-    private const string EraseSql = "DELETE FROM chat_messages WHERE room = $1";
+    private const string EraseSql = """
+        WITH reactions AS (DELETE FROM chat_reactions WHERE room = $1),
+        edits AS (DELETE FROM chat_message_edits WHERE room = $1)
+        DELETE FROM chat_messages WHERE room = $1
+        """;
+
+    // Only the verified author edits a live message; its text before the edit is kept.
+    private const string EditSql = """
+        WITH target AS (
+            SELECT message, user_id FROM chat_messages WHERE room = $1 AND timestamp_ms = $2 AND deleted_at IS NULL),
+        kept AS (
+            INSERT INTO chat_message_edits (room, timestamp_ms, replaced_at, message)
+            SELECT $1, $2, $4, message FROM target WHERE user_id = $5
+            ON CONFLICT DO NOTHING),
+        edited AS (
+            UPDATE chat_messages SET message = $3, edited_at = $4
+            WHERE room = $1 AND timestamp_ms = $2 AND deleted_at IS NULL AND user_id = $5
+            RETURNING 1)
+        SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM edited)
+        """;
+
+    // A toggle: the person's reaction goes if it is there, else comes if the message is live and the emoji
+    // is one it has already or it has fewer distinct emoji than allowed. The answer tells the outcomes apart.
+    private const string ToggleReactionSql = """
+        WITH target AS (
+            SELECT 1 FROM chat_messages WHERE room = $1 AND timestamp_ms = $2 AND deleted_at IS NULL),
+        removed AS (
+            DELETE FROM chat_reactions
+            WHERE room = $1 AND timestamp_ms = $2 AND emoji = $3 AND person = $4 AND EXISTS (SELECT 1 FROM target)
+            RETURNING 1),
+        allowed AS (
+            SELECT EXISTS (SELECT 1 FROM target) AND NOT EXISTS (SELECT 1 FROM removed)
+                AND (EXISTS (SELECT 1 FROM chat_reactions WHERE room = $1 AND timestamp_ms = $2 AND emoji = $3)
+                     OR (SELECT count(DISTINCT emoji) FROM chat_reactions WHERE room = $1 AND timestamp_ms = $2) < $5) AS ok),
+        added AS (
+            INSERT INTO chat_reactions (room, timestamp_ms, emoji, person)
+            SELECT $1, $2, $3, $4 FROM allowed WHERE ok
+            ON CONFLICT DO NOTHING
+            RETURNING 1)
+        SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM removed), EXISTS (SELECT 1 FROM added)
+        """;
+
+    // Run after the toggle in the same batch (one implicit transaction), so it sees the toggle's effect.
+    private const string ReactionCountsSql = """
+        SELECT json_object_agg(c.emoji, c.n ORDER BY c.first)::text FROM (
+            SELECT emoji, count(*) AS n, min(created_at) AS first FROM chat_reactions
+            WHERE room = $1 AND timestamp_ms = $2 GROUP BY emoji) AS c
+        """;
 
     private const string RecentlyDeletedSql = """
         SELECT timestamp_ms FROM chat_messages
@@ -150,6 +205,55 @@ public sealed partial class MessageLog : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>
+    /// Replaces the text of a live message by <paramref name="user"/>, keeping the earlier one:
+    /// <see cref="ChangeResult.NoSuchMessage"/> when there is no such live message, <see cref="ChangeResult.NotAllowed"/>
+    /// when it is someone else's (or an anonymous one).
+    /// </summary>
+    public async Task<ChangeResult> EditAsync(string room, long timestamp, string message, string user, long editedAt)
+    {
+        await using var command = _dataSource.CreateCommand(EditSql);
+        command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = timestamp });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = message });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = editedAt });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = user });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return !reader.GetBoolean(0) ? ChangeResult.NoSuchMessage : reader.GetBoolean(1) ? ChangeResult.Done : ChangeResult.NotAllowed;
+    }
+
+    /// <summary>
+    /// Toggles a person's reaction on a live message, allowing at most <paramref name="maxEmoji"/> distinct
+    /// emoji per message, and returns the message's counts after it (a JSON object; null for none).
+    /// </summary>
+    public async Task<(ChangeResult Result, string? Counts)> ToggleReactionAsync(string room, long timestamp, string emoji, string person, int maxEmoji)
+    {
+        await using var batch = _dataSource.CreateBatch();
+        batch.Timeout = (int)_options.CommandTimeout.TotalSeconds;
+        var toggle = new NpgsqlBatchCommand(ToggleReactionSql);
+        toggle.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        toggle.Parameters.Add(new NpgsqlParameter<long> { TypedValue = timestamp });
+        toggle.Parameters.Add(new NpgsqlParameter<string> { TypedValue = emoji });
+        toggle.Parameters.Add(new NpgsqlParameter<string> { TypedValue = person });
+        toggle.Parameters.Add(new NpgsqlParameter<long> { TypedValue = maxEmoji });
+        var counts = new NpgsqlBatchCommand(ReactionCountsSql);
+        counts.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
+        counts.Parameters.Add(new NpgsqlParameter<long> { TypedValue = timestamp });
+        batch.BatchCommands.Add(toggle);
+        batch.BatchCommands.Add(counts);
+        await using var reader = await batch.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var exists = reader.GetBoolean(0);
+        var changed = reader.GetBoolean(1) || reader.GetBoolean(2);
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        var json = reader.IsDBNull(0) ? null : reader.GetString(0);
+        var result = !exists ? ChangeResult.NoSuchMessage : changed ? ChangeResult.Done : ChangeResult.TooManyEmoji;
+        return (result, json);
+    }
+
     /// <summary>The timestamps of the room's messages deleted within <paramref name="window"/>, oldest first.</summary>
     public async Task<long[]> RecentlyDeletedAsync(string room, TimeSpan window)
     {
@@ -218,7 +322,9 @@ public sealed partial class MessageLog : IAsyncDisposable
                 reader.GetString(1),
                 reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4)));
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6)));
         }
 
         return messages;

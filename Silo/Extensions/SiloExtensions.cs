@@ -4,6 +4,7 @@ using Chat.Orleans.Grains.RateLimiting;
 using Chat.Orleans.Grains.Rooms;
 using Chat.Orleans.Grains.Storage;
 using Chat.Orleans.ServiceDefaults;
+using Chat.Orleans.Grains.Directory;
 using Chat.Orleans.Silo.Schema;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -116,6 +117,9 @@ public static class SiloExtensions
         services.AddSingleton<RoomMetrics>();
         services.AddSingleton<MessageLog>();
         services.AddSingleton<GatewayOutbox>();
+        services.AddOptions<DirectoryOptions>().BindConfiguration(DirectoryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<LocalRooms>();
+        services.AddHostedService<RoomCountReporter>();
 
         // Stored state is written with the Orleans serializer, so type names come from [Alias] and
         // survive renames of types and assemblies.

@@ -72,6 +72,14 @@ public sealed class RoomSubscriptionTests
         public Task<DeleteOutcome> Delete(long timestamp, string actor, string? requiredAuthor) => Task.FromResult(new DeleteOutcome(DeleteResult.NoSuchMessage, null));
 
         public Task Close() => Task.CompletedTask;
+
+        public Task Typing(string name, string? user) => Task.CompletedTask;
+
+        public Task<ChangeResult> Edit(long timestamp, string message, string user) => Task.FromResult(ChangeResult.NoSuchMessage);
+
+        public Task<ChangeResult> React(long timestamp, string emoji, string person) => Task.FromResult(ChangeResult.NoSuchMessage);
+
+        public Task<byte[]> Presence() => Task.FromResult(ChatFrames.Presence([]));
     }
 
     /// <summary>A live session: it has shown messages up to timestamp 5, and says how its catch-up ended.</summary>
