@@ -36,8 +36,8 @@ public sealed partial class ChatSession(
     private ChatIdentity? _identity;
     private Timer? _expiry;
 
-    // When this session's last typing hint counted (ticks; see ChatGatewayOptions.TypingInterval).
-    private long _lastTyping = long.MinValue;
+    // When this session's next typing hint counts (Environment.TickCount64; see ChatGatewayOptions.TypingInterval).
+    private long _nextTyping;
 
     // Keys for the posts of a client that sends no ids: a random prefix, then a count.
     private string? _keyPrefix;
@@ -258,10 +258,10 @@ public sealed partial class ChatSession(
         var now = Environment.TickCount64;
         if (_membership is { } membership
             && ClientFrames.ReadTyping(frame)
-            && now - _lastTyping >= (long)options.TypingInterval.TotalMilliseconds
+            && now >= _nextTyping
             && !policy.IsMuted(_identity, clientAddress, room))
         {
-            _lastTyping = now;
+            _nextTyping = now + (long)options.TypingInterval.TotalMilliseconds;
             membership.Typing();
         }
 

@@ -24,10 +24,10 @@ public static class Poll
     }
 
     /// <summary>As above, for a condition that needs a round trip to check (the server frees a place after the close).</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, TimeSpan? period = null)
     {
         using var deadline = new CancellationTokenSource(timeout);
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        using var tick = new PeriodicTimer(period ?? TimeSpan.FromMilliseconds(50));
         while (!await condition())
         {
             try
