@@ -84,6 +84,7 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
     private const int RoomsWithALeaver = 4;
     private const int RoomsWithAJoiner = 4;
     private static readonly TimeSpan SendInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly string[] AllCaps = ["typing", "reactions", "edits", "presence"];
 
     [Fact]
     public Task Killing_the_silo_with_the_most_rooms_closes_no_socket_and_loses_or_doubles_nothing() =>
@@ -101,6 +102,52 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             var management = cluster.Client.GetGrain<IManagementGrain>(0);
             await Poll.UntilAsync(async () => (await management.GetHosts(onlyActive: true)).Count == 3, TimeSpan.FromSeconds(60));
         });
+
+    [Fact]
+    public async Task Edits_and_reactions_survive_a_SIGKILL_of_the_rooms_silo_and_go_on_after_it()
+    {
+        await cluster.EnsureActiveSilosAsync(2);
+        var room = $"rich-move-{Guid.NewGuid():N}"[..20];
+        await using var alice = await TestChatClient.ConnectAsync(cluster.Gateway.WebSocketUri(room), ClientAddresses.New());
+        await alice.JoinAsync(new { name = "Alice", token = AuthCluster.Token("alice"), caps = AllCaps });
+        await using var bob = await TestChatClient.ConnectAsync(cluster.SecondGateway.WebSocketUri(room), ClientAddresses.New());
+        await bob.JoinAsync(new { name = "bob", caps = AllCaps });
+
+        await alice.SendAsync(new { message = "befor the move" });
+        var timestamp = (await bob.ExpectMessageAsync("befor the move")).Match.GetProperty("timestamp").GetInt64();
+        await alice.SendAsync(new { edit = timestamp, message = "before the move" });
+        await bob.ExpectAsync(f => f.TryGetProperty("edited", out _));
+        await bob.SendAsync(new { react = timestamp, emoji = "👍" });
+        await alice.ExpectAsync(f => f.TryGetProperty("counts", out _));
+
+        var host = (await RoomHostsAsync([room]))[room];
+        var victim = cluster.Silos.Single(silo => silo.SiloPort == host);
+        await victim.KillAsync();
+        var killed = Stopwatch.StartNew();
+
+        // The room comes back on the other silo from the log: edited text and counts included.
+        await alice.SendAsync(new { message = "after the move" });
+        await bob.ExpectMessageAsync("after the move", TimeSpan.FromSeconds(60));
+        var back = killed.Elapsed;
+        Assert.NotEqual(host, (await RoomHostsAsync([room]))[room]);
+
+        // And edits and reactions go on there.
+        await alice.SendAsync(new { edit = timestamp, message = "before the move, edited after it" });
+        var edited = (await bob.ExpectAsync(f => f.TryGetProperty("edited", out _))).Match;
+        Assert.Equal("before the move, edited after it", TestChatClient.Str(edited, "message"));
+        await alice.SendAsync(new { react = timestamp, emoji = "🎉" });
+        var counts = (await bob.ExpectAsync(f => f.TryGetProperty("counts", out _))).Match.GetProperty("counts");
+        Assert.Equal((1, 1), (counts.GetProperty("👍").GetInt32(), counts.GetProperty("🎉").GetInt32()));
+
+        await using var joiner = await TestChatClient.ConnectAsync(cluster.SecondGateway.WebSocketUri(room), ClientAddresses.New());
+        var history = await joiner.JoinAsync(new { name = "joiner" });
+        var message = history.Single(f => f.TryGetProperty("timestamp", out var t) && t.GetInt64() == timestamp);
+        Assert.Equal("before the move, edited after it", TestChatClient.Str(message, "message"));
+        Assert.Equal(2, message.GetProperty("reactions").EnumerateObject().Count());
+        Assert.DoesNotContain(alice.Received.ToArray(), f => f.TryGetProperty("error", out _));
+        Assert.DoesNotContain(bob.Received.ToArray(), f => f.TryGetProperty("error", out _));
+        output.WriteLine($"SIGKILL of the room's silo: the room relayed again after {back.TotalMilliseconds:F0} ms, with its edit and reactions; 0 error frames");
+    }
 
     private async Task RunAsync(string fault, Func<SiloProcess?, Task> act)
     {
@@ -122,7 +169,8 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
                 {
                     var name = $"m{r}g{g}n{m}";
                     var token = g == 1 && m == 1 ? AuthCluster.Token(name, name) : null;
-                    members.Add(await SteadyMember.JoinAsync(gateways[g].WebSocketUri(rooms[r]), rooms[r], name, ClientAddresses.New(), withIds: m == 0, token));
+                    // The page's members also ask for every capability: their presence lists must come through too.
+                    members.Add(await SteadyMember.JoinAsync(gateways[g].WebSocketUri(rooms[r]), rooms[r], name, ClientAddresses.New(), withIds: m == 0, token, m == 0 ? AllCaps : null));
                 }
             }
 
@@ -219,11 +267,18 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
         // silo may first wait out the 10 s call timeout. Hence the longer bound, and the time reported.
         var rostersFrom = Stopwatch.GetTimestamp();
         bool RostersRight() => everyone.All(m => m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]));
+
+        // Presence, for the members that asked for it: one entry per live member with one socket each,
+        // the signed-in member's with its user (its name is its user id).
+        var people = names.ToDictionary(r => r.Key, r => r.Value.Select(n => n.EndsWith("g1n1", StringComparison.Ordinal) ? $"{n}@{n}" : n).Order().ToList());
+        var watchers = members.Where(m => m.Name.EndsWith("n0", StringComparison.Ordinal)).ToList();
+        bool PresenceRight() => watchers.All(m => m.Presence.All(e => e.Value == 1) && m.Presence.Keys.Order().SequenceEqual(people[m.Room]));
         await WaitOrReportAsync(RostersRight, "every roster equals the room's live members", TimeSpan.FromSeconds(45));
         if (RostersRight())
         {
             output.WriteLine($"{fault}: rosters right {Stopwatch.GetElapsedTime(rostersFrom).TotalSeconds:0.0} s after every message had arrived");
         }
+
         else
         {
             foreach (var member in everyone.Where(m => !(m.Roster.All(e => e.Value == 1) && m.Roster.Keys.Order().SequenceEqual(names[m.Room]))))
@@ -231,6 +286,9 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
                 output.WriteLine($"{fault}: {member.Name}'s roster is wrong; fault at {faultAt.TotalSeconds:0.0} s; its roster frames: {member.RosterHistory}");
             }
         }
+
+        await WaitOrReportAsync(PresenceRight, "every presence list equals the room's live members", TimeSpan.FromSeconds(45));
+        output.WriteLine($"{fault}: presence lists of {watchers.Count} members right {Stopwatch.GetElapsedTime(rostersFrom).TotalSeconds:0.0} s after every message had arrived ({(clock.Elapsed - faultAt).TotalSeconds:0.0} s after the fault)");
 
         // Figures for the note: from the fault to the first message relayed after it, per room.
         var firstRelays = rooms.ToDictionary(
@@ -269,6 +327,13 @@ public sealed class RoomMoveTests(TwoSiloCluster cluster, ITestOutputHelper outp
             // Its roster: every live member once, the leaver gone.
             Assert.Equal(names[member.Room], member.Roster.Keys.Order().ToList());
             Assert.All(member.Roster.Values, count => Assert.Equal(1, count));
+        }
+
+        foreach (var watcher in watchers)
+        {
+            // Its presence list: the same people, one socket each; nothing invented, nobody dropped.
+            Assert.Equal(people[watcher.Room], watcher.Presence.Keys.Order().ToList());
+            Assert.All(watcher.Presence.Values, sockets => Assert.Equal(1, sockets));
         }
 
         foreach (var joiner in joiners)

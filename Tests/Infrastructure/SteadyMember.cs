@@ -16,6 +16,9 @@ public sealed class SteadyMember : IAsyncDisposable
     private readonly List<string> _rosterChanges = [];
     private readonly List<string> _errors = [];
 
+    // The presence list as the frames give it (PROTOCOL.md, "Presence"): "name" or "name@user" to sockets.
+    private readonly Dictionary<string, int> _presence = [];
+
     // Every frame, with the UTC time it arrived: for a failing test's report.
     private readonly List<string> _frames = [];
 
@@ -50,11 +53,22 @@ public sealed class SteadyMember : IAsyncDisposable
     /// Joins; <paramref name="withIds"/> sends each message with an <c>id</c> (the page's way), else none (the
     /// original client's); with a <paramref name="token"/> it signs in (PROTOCOL.md, "Identity").
     /// </summary>
-    public static async Task<SteadyMember> JoinAsync(Uri endpoint, string room, string name, string address, bool withIds, string? token = null)
+    public static async Task<SteadyMember> JoinAsync(Uri endpoint, string room, string name, string address, bool withIds, string? token = null, string[]? caps = null)
     {
         var client = await TestChatClient.ConnectAsync(endpoint, address);
         var member = new SteadyMember(client, room, name, withIds);
-        foreach (var frame in await client.JoinAsync(token is null ? new { name } : new { name, token }))
+        var nameFrame = new Dictionary<string, object> { ["name"] = name };
+        if (token is not null)
+        {
+            nameFrame["token"] = token;
+        }
+
+        if (caps is not null)
+        {
+            nameFrame["caps"] = caps;
+        }
+
+        foreach (var frame in await client.JoinAsync(nameFrame))
         {
             member.Record(frame, TimeSpan.Zero);
         }
@@ -79,6 +93,18 @@ public sealed class SteadyMember : IAsyncDisposable
         lock (_lock)
         {
             return _userOf.GetValueOrDefault(timestamp);
+        }
+    }
+
+    /// <summary>The presence list received (for a member with the presence capability): "name" or "name@user", and sockets.</summary>
+    public Dictionary<string, int> Presence
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new Dictionary<string, int>(_presence);
+            }
         }
     }
 
@@ -182,6 +208,20 @@ public sealed class SteadyMember : IAsyncDisposable
         }
     }
 
+    private void ApplyPresence(System.Text.Json.JsonElement entry)
+    {
+        var person = TestChatClient.Str(entry, "user") is { } user ? $"{TestChatClient.Str(entry, "name")}@{user}" : TestChatClient.Str(entry, "name")!;
+        var sockets = entry.GetProperty("sockets").GetInt32();
+        if (sockets == 0)
+        {
+            _presence.Remove(person);
+        }
+        else
+        {
+            _presence[person] = sockets;
+        }
+    }
+
     private void Record(System.Text.Json.JsonElement frame, TimeSpan at)
     {
         lock (_lock)
@@ -208,6 +248,21 @@ public sealed class SteadyMember : IAsyncDisposable
                 else
                 {
                     _roster[quit] = count;
+                }
+            }
+            else if (frame.TryGetProperty("presence", out var presence))
+            {
+                if (presence.ValueKind == System.Text.Json.JsonValueKind.Array)
+                {
+                    _presence.Clear();
+                    foreach (var entry in presence.EnumerateArray())
+                    {
+                        ApplyPresence(entry);
+                    }
+                }
+                else
+                {
+                    ApplyPresence(presence);
                 }
             }
             else if (frame.TryGetProperty("timestamp", out var timestamp))

@@ -143,8 +143,8 @@ public sealed class TestChatClient : IAsyncDisposable
     /// <summary>The frames of the join, before <c>ready</c>.</summary>
     public List<JsonElement> JoinFrames { get; private set; } = [];
 
-    public Task<(List<JsonElement> Before, JsonElement Match)> ExpectMessageAsync(string text) =>
-        ExpectAsync(f => f.TryGetProperty("message", out var m) && m.GetString() == text);
+    public Task<(List<JsonElement> Before, JsonElement Match)> ExpectMessageAsync(string text, TimeSpan? timeout = null) =>
+        ExpectAsync(f => f.TryGetProperty("message", out var m) && m.GetString() == text && f.TryGetProperty("timestamp", out _), timeout);
 
     public Task<(List<JsonElement> Before, JsonElement Match)> ExpectErrorAsync() =>
         ExpectAsync(f => f.TryGetProperty("error", out _));
