@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net.WebSockets;
+using System.Text;
 
 namespace Chat.Orleans.Bench.Load;
 
@@ -12,6 +13,7 @@ public sealed class LoadClient
 {
     private static readonly byte[] MessagePrefix = "{\"message\":\""u8.ToArray();
     private static readonly byte[] MessageField = "\"message\":\""u8.ToArray();
+    private static readonly byte[] TimestampField = "\"timestamp\":"u8.ToArray();
 
     private const int HistoryPhase = 999_999;
 
@@ -20,6 +22,8 @@ public sealed class LoadClient
     private readonly int _member;
     private readonly byte[] _receiveBuffer = new byte[1024];
     private readonly byte[] _sendBuffer = new byte[128];
+    private long _lastTimestamp;
+    private int _richSends;
     private readonly int[] _lastSequence;
     private readonly ClientWebSocket _socket = new();
     private TaskCompletionSource? _ready;
@@ -80,6 +84,11 @@ public sealed class LoadClient
             return false;
         }
 
+        if (_worker.TakeRichTurn())
+        {
+            return TrySendRich();
+        }
+
         var span = _sendBuffer.AsSpan();
         MessagePrefix.CopyTo(span);
         var length = MessagePrefix.Length;
@@ -93,6 +102,25 @@ public sealed class LoadClient
         if (!_pendingSend.IsCompleted)
         {
             // Keep the ValueTask's source alive and observe a failure; allocation only when the socket pushes back.
+            _pendingSend = new ValueTask(_pendingSend.AsTask().ContinueWith(static _ => { }, TaskContinuationOptions.ExecuteSynchronously));
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A typing hint or, once a message was seen, a reaction to the newest one (toggled, so it comes and
+    /// goes): a frame whose answer is a rich frame to every member, not a delivery the report counts.
+    /// </summary>
+    private bool TrySendRich()
+    {
+        var react = (_richSends++ & 1) == 1 && _lastTimestamp > 0;
+        var length = react
+            ? Encoding.UTF8.GetBytes($$"""{"react":{{_lastTimestamp}},"emoji":"👍"}""", _sendBuffer)
+            : Encoding.UTF8.GetBytes("""{"typing":true}""", _sendBuffer);
+        _pendingSend = _socket.SendAsync(_sendBuffer.AsMemory(0, length), WebSocketMessageType.Text, true, CancellationToken.None);
+        if (!_pendingSend.IsCompleted)
+        {
             _pendingSend = new ValueTask(_pendingSend.AsTask().ContinueWith(static _ => { }, TaskContinuationOptions.ExecuteSynchronously));
         }
 
@@ -208,6 +236,13 @@ public sealed class LoadClient
         if (at < 0)
         {
             return;
+        }
+
+        var stamp = _worker.Rich ? frame.IndexOf(TimestampField) : -1;
+        if (stamp >= 0 && Utf8Parser.TryParse(frame[(stamp + TimestampField.Length)..], out long timestamp, out _))
+        {
+            // The newest message, for rich plans' reactions.
+            _lastTimestamp = timestamp;
         }
 
         var text = frame[(at + MessageField.Length)..];

@@ -6,6 +6,7 @@ namespace Chat.Orleans.Bench.Load;
 /// <param name="HistoryMessages">Join mode: messages each room holds before the measured joins.</param>
 /// <param name="Cold">Join mode: the seeding clients leave, so the measured join activates the room again.</param>
 /// <param name="SigningKey">When set, every client signs in with a token of its own signed with this key (PROTOCOL.md, "Identity").</param>
+/// <param name="Rich">Every client asks for every capability (PROTOCOL.md, "Rich rooms"), and one frame in ten it sends is a typing hint or a reaction instead of a message.</param>
 public sealed record LoadPlan(
     string Mode,
     string Endpoint,
@@ -17,7 +18,8 @@ public sealed record LoadPlan(
     int ConnectConcurrency = 200,
     int HistoryMessages = 0,
     bool Cold = false,
-    string? SigningKey = null);
+    string? SigningKey = null,
+    bool Rich = false);
 
 /// <summary>One line a worker prints: after joining, after each send phase, or after the join measurement.</summary>
 /// <param name="WindowLatency">A send phase: the deliveries received within the window its command named.</param>

@@ -22,6 +22,7 @@ public sealed class LoadWorker
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
 
     private readonly LoadPlan _plan;
+    private long _sends;
     private readonly LoadRoom[] _rooms;
     private readonly LatencyHistogram _latency = new();
 
@@ -134,9 +135,10 @@ public sealed class LoadWorker
     internal byte[] NameFrame(LoadRoom room, int member)
     {
         var name = $"u{member}";
+        var caps = _plan.Rich ? ""","caps":["typing","reactions","edits","presence"]""" : "";
         if (_plan.SigningKey is not { } key)
         {
-            return Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"}""");
+            return Encoding.UTF8.GetBytes($$"""{"name":"{{name}}"{{caps}}}""");
         }
 
         var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
@@ -145,8 +147,13 @@ public sealed class LoadWorker
             Expires = DateTime.UtcNow.AddHours(1),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
         });
-        return Encoding.UTF8.GetBytes($$"""{"name":"{{name}}","token":"{{token}}"}""");
+        return Encoding.UTF8.GetBytes($$"""{"name":"{{name}}","token":"{{token}}"{{caps}}}""");
     }
+
+    /// <summary>Rich plans: true for one send in ten of this worker, which is then a typing hint or a reaction.</summary>
+    internal bool Rich => _plan.Rich;
+
+    internal bool TakeRichTurn() => _plan.Rich && Interlocked.Increment(ref _sends) % 10 == 0;
 
     private Uri RoomUri(LoadRoom room) => new($"{_plan.Endpoint}/api/room/{room.Name}/websocket");
 

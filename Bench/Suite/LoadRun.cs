@@ -30,7 +30,7 @@ public sealed class LoadRun : IAsyncDisposable
 
     /// <param name="firstServer">Which of the target's servers the first worker talks to; workers take the next ones in turn.</param>
     /// <param name="connectConcurrency">Joins each worker keeps in flight while connecting.</param>
-    public static async Task<LoadRun> StartAsync(Repository repository, IBenchTarget target, string roomPrefix, int rooms, int members, int firstServer = 0, int servers = 0, int connectConcurrency = 200, string? signingKey = null)
+    public static async Task<LoadRun> StartAsync(Repository repository, IBenchTarget target, string roomPrefix, int rooms, int members, int firstServer = 0, int servers = 0, int connectConcurrency = 200, string? signingKey = null, bool rich = false)
     {
         servers = servers > 0 ? servers : Math.Max(1, (int)Math.Ceiling(rooms * members / (double)SocketsPerWorker));
         await target.EnsureServersAsync(firstServer + servers);
@@ -43,7 +43,7 @@ public sealed class LoadRun : IAsyncDisposable
         {
             var roomsOfWorker = rooms / workerCount + (w < rooms % workerCount ? 1 : 0);
             var source = Interlocked.Increment(ref s_nextSource) % 250 + 2;
-            var plan = new LoadPlan("load", target.Endpoints[firstServer + w % servers], $"127.0.0.{source}", roomPrefix, firstRoom, roomsOfWorker, members, connectConcurrency, SigningKey: signingKey);
+            var plan = new LoadPlan("load", target.Endpoints[firstServer + w % servers], $"127.0.0.{source}", roomPrefix, firstRoom, roomsOfWorker, members, connectConcurrency, SigningKey: signingKey, Rich: rich);
             firstRoom += roomsOfWorker;
             workers.Add(BenchProcess.Start($"load-{w}", repository.Program("Bench"), ["load", JsonSerializer.Serialize(plan, BenchJson.Options)], new Dictionary<string, string>(), repository.Project("Bench")));
         }

@@ -23,14 +23,15 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
     private bool _siloMeasured;
 
     /// <summary>Joins rooms × members sockets to the target, in rooms named after the scenario's code.</summary>
-    public Task<LoadRun> StartRunAsync(IBenchTarget target, string code, int rooms, int members, int servers = 0, bool verified = false) =>
-        LoadRun.StartAsync(repository, target, Prefix(code, target), rooms, members, servers: servers, signingKey: verified ? ChatTarget.SigningKey : null);
+    public Task<LoadRun> StartRunAsync(IBenchTarget target, string code, int rooms, int members, int servers = 0, bool verified = false, bool rich = false) =>
+        LoadRun.StartAsync(repository, target, Prefix(code, target), rooms, members, servers: servers, signingKey: verified ? ChatTarget.SigningKey : null, rich: rich);
 
     /// <summary>One send phase on freshly joined sockets, which leave again afterwards.</summary>
     /// <param name="verified">Every client signs in with a token (the chat only).</param>
-    public async Task<Row> MeasureAsync(IBenchTarget target, string code, int rooms, int members, double rate, double seconds, bool verified = false)
+    /// <param name="rich">Every client has every capability, and a tenth of its frames are typing or reactions (the chat only).</param>
+    public async Task<Row> MeasureAsync(IBenchTarget target, string code, int rooms, int members, double rate, double seconds, bool verified = false, bool rich = false)
     {
-        await using var run = await StartRunAsync(target, code, rooms, members, verified: verified);
+        await using var run = await StartRunAsync(target, code, rooms, members, verified: verified, rich: rich);
         var idle = SocketServerBytes(target);
         var row = await PhaseAsync(target, run, rooms, members, rate, seconds);
         row["connect_s"] = run.Joined.Seconds;
