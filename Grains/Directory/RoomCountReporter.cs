@@ -34,6 +34,6 @@ public sealed partial class RoomCountReporter(
         }
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Reporting this silo's rooms to the directory failed")]
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Reporting this silo's rooms to the directory failed")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);
 }
