@@ -9,7 +9,7 @@ namespace Chat.Orleans;
 /// <see cref="Resumed"/> answers a join that asked to resume (PROTOCOL.md, "Resume"): true when
 /// <see cref="History"/> holds every message after the client's <c>since</c>, false when there were too
 /// many (then it holds the newest ones, as a plain join does); null for a plain join. A resume also gets
-/// <see cref="Deleted"/>: the messages deleted lately, which the client may still show from before.
+/// <see cref="Recent"/>: the messages deleted or edited lately, which the client may still show as they were.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("chat.RoomSnapshot")]
-public sealed record RoomSnapshot(long Epoch, long Sequence, byte[][] Roster, byte[][] History, long LastRelayed = 0, bool? Resumed = null, long[]? Deleted = null);
+public sealed record RoomSnapshot(long Epoch, long Sequence, byte[][] Roster, byte[][] History, long LastRelayed = 0, bool? Resumed = null, RecentChanges? Recent = null);

@@ -32,9 +32,9 @@ public sealed partial class ChatSession(
     private volatile bool _named;
     private RoomMembership? _membership;
 
-    // A verified session's identity (null: anonymous), and the timer that ends it when its token expires.
-    private ChatIdentity? _identity;
-    private Timer? _expiry;
+    // Who the session is (a verified identity, or anonymous), until its token expires.
+    private readonly SessionIdentity _identity = new(() =>
+        connection.Close(WebSocketCloseStatus.PolicyViolation, "Token expired.", ErrorFrames.TokenExpired));
 
     // When this session's next typing hint counts (Environment.TickCount64; see ChatGatewayOptions.TypingInterval).
     private long _nextTyping;
@@ -66,10 +66,7 @@ public sealed partial class ChatSession(
         {
             _nameTimeout?.Dispose();
             directory.Remove(this);
-            if (_expiry is not null)
-            {
-                await _expiry.DisposeAsync();
-            }
+            await _identity.DisposeAsync();
 
             // Leave first: the others see `quit` without waiting for this client's close handshake.
             if (_membership is { } membership)
@@ -103,7 +100,7 @@ public sealed partial class ChatSession(
     /// <summary>Closes the session when a ban covers it (a ban taken after it joined); true when it did.</summary>
     public bool CloseIfBanned(BanList bans)
     {
-        if (bans.FindBan(_identity?.User, clientAddress, room) is null)
+        if (bans.FindBan(_identity.Current?.User, clientAddress, room) is null)
         {
             return false;
         }
@@ -170,7 +167,7 @@ public sealed partial class ChatSession(
         }
 
         // Listed before the ban check, so that a ban taken meanwhile finds it.
-        _identity = identity;
+        _identity.SignIn(identity);
         directory.Add(this);
         if (policy.IsBanned(identity, clientAddress, room))
         {
@@ -178,7 +175,6 @@ public sealed partial class ChatSession(
             return;
         }
 
-        ExpireWith(identity);
         var shownName = identity?.Name ?? name;
         var enabled = caps ?? Capabilities.None;
         _feed.Enable(enabled, caps is null ? null : CapsAnswer(enabled), ChatFrames.Typing(shownName, identity?.User));
@@ -198,7 +194,7 @@ public sealed partial class ChatSession(
         }
 
         // The roster and history are a burst owed to this session, not a reader falling behind.
-        connection.AllowBurst(snapshot.Roster.Length + snapshot.History.Length + (snapshot.Deleted?.Length ?? 0));
+        connection.AllowBurst(snapshot.Roster.Length + snapshot.History.Length + (snapshot.Recent?.Count ?? 0));
         _feed.OnSnapshot(snapshot);
         await cooldown;
     }
@@ -259,7 +255,7 @@ public sealed partial class ChatSession(
         if (_membership is { } membership
             && ClientFrames.ReadTyping(frame)
             && now >= _nextTyping
-            && !policy.IsMuted(_identity, clientAddress, room))
+            && !policy.IsMuted(_identity.Current, clientAddress, room))
         {
             _nextTyping = now + (long)options.TypingInterval.TotalMilliseconds;
             membership.Typing();
@@ -280,7 +276,7 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
-        if (_membership is not { } membership || _identity is null)
+        if (_membership is not { } membership || _identity.Current is null)
         {
             // Anonymous sessions cannot edit, not even their own messages.
             connection.Send(ErrorFrames.CannotEdit);
@@ -310,7 +306,7 @@ public sealed partial class ChatSession(
     /// <summary>What a new message must pass besides its own frame rules: no mute, and the rate limit; answers the client when not.</summary>
     private bool PassesPostRules()
     {
-        if (policy.IsMuted(_identity, clientAddress, room))
+        if (policy.IsMuted(_identity.Current, clientAddress, room))
         {
             connection.Send(ErrorFrames.Muted);
             return false;
@@ -377,7 +373,7 @@ public sealed partial class ChatSession(
             return Task.CompletedTask;
         }
 
-        if (_membership is not { } membership || _identity is not { } identity)
+        if (_membership is not { } membership || _identity.Current is not { } identity)
         {
             // Anonymous sessions cannot delete, not even their own messages.
             connection.Send(ErrorFrames.CannotDelete);
@@ -427,48 +423,9 @@ public sealed partial class ChatSession(
 
     private async Task ReplaceTokenAsync(string token)
     {
-        var identity = await policy.VerifyAsync(token);
-        if (identity is null || _identity is null || identity.User != _identity.User || !identity.MayJoin(room))
+        if (!_identity.TryReplace(await policy.VerifyAsync(token), room))
         {
             connection.Close(WebSocketCloseStatus.PolicyViolation, "Invalid token.", ErrorFrames.InvalidToken);
-            return;
-        }
-
-        // The session keeps the name it was announced with; the new token's powers and expiry apply.
-        _identity = identity;
-        ExpireWith(identity);
-    }
-
-    /// <summary>A verified session ends when its token expires, unless a fresh one came first.</summary>
-    private void ExpireWith(ChatIdentity? identity)
-    {
-        if (identity is null)
-        {
-            return;
-        }
-
-        // Timers take at most about 49 days; a longer token is checked again then.
-        var due = identity.Expires - DateTimeOffset.UtcNow;
-        due = due < TimeSpan.Zero ? TimeSpan.Zero : due > TimeSpan.FromDays(40) ? TimeSpan.FromDays(40) : due;
-        if (_expiry is null)
-        {
-            _expiry = new Timer(_ => OnTokenExpired(), null, due, Timeout.InfiniteTimeSpan);
-        }
-        else
-        {
-            _expiry.Change(due, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private void OnTokenExpired()
-    {
-        if (_identity is { } identity && identity.Expires <= DateTimeOffset.UtcNow)
-        {
-            connection.Close(WebSocketCloseStatus.PolicyViolation, "Token expired.", ErrorFrames.TokenExpired);
-        }
-        else
-        {
-            ExpireWith(_identity);
         }
     }
 

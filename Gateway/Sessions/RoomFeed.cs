@@ -153,7 +153,7 @@ public sealed class RoomFeed(IFrameSink sink)
                 sink.Send(frame);
             }
 
-            SendDeleted(snapshot.Deleted, snapshot.LastRelayed);
+            SendRecent(snapshot.Recent, snapshot.LastRelayed);
 
             var waiting = _waiting;
             _waiting = null;
@@ -196,7 +196,7 @@ public sealed class RoomFeed(IFrameSink sink)
                 }
             }
 
-            SendDeleted(catchUp.Deleted, _lastMessage);
+            SendRecent(catchUp.Recent, _lastMessage);
 
             if (_roster is { } own)
             {
@@ -287,16 +287,30 @@ public sealed class RoomFeed(IFrameSink sink)
     }
 
     /// <summary>
-    /// Under the lock: <c>deleted</c> for the recent deletions the client may have missed, those it can be
-    /// showing (not newer than <paramref name="shownUpTo"/>). One it already removed changes nothing.
+    /// Under the lock: <c>deleted</c> and (cap edits) <c>edited</c> for the recent changes the client may have
+    /// missed, to the messages it can be showing (not newer than <paramref name="shownUpTo"/>). One it has
+    /// already applied changes nothing.
     /// </summary>
-    private void SendDeleted(long[]? deleted, long shownUpTo)
+    private void SendRecent(RecentChanges? recent, long shownUpTo)
     {
-        foreach (var timestamp in deleted ?? [])
+        if (recent is null)
+        {
+            return;
+        }
+
+        foreach (var timestamp in recent.Deleted)
         {
             if (timestamp <= shownUpTo)
             {
                 sink.Send(ChatFrames.Deleted(timestamp));
+            }
+        }
+
+        for (var i = 0; i < recent.Edited.Length; i++)
+        {
+            if (recent.EditedTimestamps[i] <= shownUpTo)
+            {
+                Forward(recent.Edited[i]);
             }
         }
     }

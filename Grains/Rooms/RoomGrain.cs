@@ -30,7 +30,7 @@ public sealed partial class RoomGrain(
 {
     // What ReadUnlessInMemory answers when there is nothing to read; never changed.
     private static readonly Task<List<StoredMessage>> NothingRead = Task.FromResult(new List<StoredMessage>());
-    private static readonly Task<long[]> NothingDeleted = Task.FromResult<long[]>([]);
+    private static readonly Task<RecentChanges> NothingChanged = Task.FromResult(RecentChanges.None);
 
     private readonly RoomOptions _options = options.Value;
     private readonly Dictionary<Guid, GatewayLink> _gateways = [];
@@ -141,10 +141,10 @@ public sealed partial class RoomGrain(
     {
         // A resume that the history in memory cannot answer reads the log first. Everything after that
         // read happens in one turn, so the history, the roster and the joined event agree.
-        // A resuming client may still show messages deleted while it was away: it is told again.
-        var deletions = since is null ? NothingDeleted : messageLog.RecentlyDeletedAsync(Room, _options.RecentDeletions);
+        // A resuming client may still show messages deleted or edited while it was away: it is told again.
+        var changes = since is null ? NothingChanged : messageLog.RecentChangesAsync(Room, _options.RecentDeletions);
         var fromLog = await ReadUnlessInMemory(since);
-        var deleted = await deletions;
+        var recent = await changes;
         byte[][] history;
         bool? resumed = null;
         if (since is { } from)
@@ -158,7 +158,7 @@ public sealed partial class RoomGrain(
             history = LatestHistory();
         }
 
-        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), history, _lastRelayedTimestamp, resumed, deleted);
+        var snapshot = new RoomSnapshot(_epoch, _sequence, RosterFrames(), history, _lastRelayedTimestamp, resumed, recent);
         if (_departed.Contains(subscription.GatewayId, member.SessionId))
         {
             // A join tried again after its session had given up and left: nobody to announce or subscribe.
@@ -189,11 +189,11 @@ public sealed partial class RoomGrain(
         // Read from the log, not memory: after a move, messages the previous activation stored while it
         // ended are in the log only. As in Join: after the read, one turn, so the messages, the roster
         // and the sequence agree. (With nothing owed, since is the largest value and nothing is read.)
-        // The deletions the gateway's sessions may have missed with the events, read alongside.
+        // The deletions and edits the gateway's sessions may have missed with the events, read alongside.
         var nothingOwed = since == long.MaxValue;
-        var deletions = nothingOwed ? NothingDeleted : messageLog.RecentlyDeletedAsync(Room, _options.RecentDeletions);
+        var changes = nothingOwed ? NothingChanged : messageLog.RecentChangesAsync(Room, _options.RecentDeletions);
         var fromLog = await (nothingOwed ? NothingRead : ReadLogAfter(since));
-        var deleted = await deletions;
+        var recent = await changes;
         var (messages, complete) = HistoryAfter(since, fromLog);
         Relist(subscription, members);
         LogGatewayRejoined(logger, subscription.GatewayId, Room, members.Length, messages.Count);
@@ -204,7 +204,7 @@ public sealed partial class RoomGrain(
             [.. messages.Select(m => m.Timestamp)],
             [.. messages.Select(m => m.Frame)],
             complete,
-            deleted);
+            recent);
     }
 
     public Task Leave(Guid gatewayId, long version, long sessionId)

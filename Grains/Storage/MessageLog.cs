@@ -119,9 +119,15 @@ public sealed partial class MessageLog : IAsyncDisposable
             WHERE room = $1 AND timestamp_ms = $2 GROUP BY emoji) AS c
         """;
 
-    private const string RecentlyDeletedSql = """
-        SELECT timestamp_ms FROM chat_messages
-        WHERE room = $1 AND deleted_at IS NOT NULL AND deleted_at > now() - $2::interval ORDER BY timestamp_ms
+    // Both kinds in one round trip: deleted (no text) and edited (their latest text), oldest first.
+    private const string RecentChangesSql = """
+        SELECT timestamp_ms, NULL::text AS message, NULL::bigint AS edited_at FROM chat_messages
+        WHERE room = $1 AND deleted_at IS NOT NULL AND deleted_at > now() - $2::interval
+        UNION ALL
+        SELECT timestamp_ms, message, edited_at FROM chat_messages
+        WHERE room = $1 AND deleted_at IS NULL AND edited_at IS NOT NULL
+          AND edited_at > (extract(epoch FROM now() - $2::interval) * 1000)::bigint
+        ORDER BY 1
         """;
 
     private const string TimestampOfKeySql = "SELECT timestamp_ms FROM chat_messages WHERE room = $1 AND post_key = $2";
@@ -254,26 +260,35 @@ public sealed partial class MessageLog : IAsyncDisposable
         return (result, json);
     }
 
-    /// <summary>The timestamps of the room's messages deleted within <paramref name="window"/>, oldest first.</summary>
-    public async Task<long[]> RecentlyDeletedAsync(string room, TimeSpan window)
+    /// <summary>The room's messages deleted or edited within <paramref name="window"/>, oldest first.</summary>
+    public async Task<RecentChanges> RecentChangesAsync(string room, TimeSpan window)
     {
         if (window <= TimeSpan.Zero)
         {
-            return [];
+            return RecentChanges.None;
         }
 
-        await using var command = _dataSource.CreateCommand(RecentlyDeletedSql);
+        await using var command = _dataSource.CreateCommand(RecentChangesSql);
         command.CommandTimeout = (int)_options.CommandTimeout.TotalSeconds;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = window });
         await using var reader = await command.ExecuteReaderAsync();
-        var timestamps = new List<long>();
+        List<long> deleted = [], editedTimestamps = [];
+        List<byte[]> edited = [];
         while (await reader.ReadAsync())
         {
-            timestamps.Add(reader.GetInt64(0));
+            if (reader.IsDBNull(1))
+            {
+                deleted.Add(reader.GetInt64(0));
+            }
+            else
+            {
+                editedTimestamps.Add(reader.GetInt64(0));
+                edited.Add(ChatFrames.Edited(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2)));
+            }
         }
 
-        return [.. timestamps];
+        return deleted.Count + edited.Count == 0 ? RecentChanges.None : new RecentChanges([.. deleted], [.. editedTimestamps], [.. edited]);
     }
 
     /// <summary>The timestamp of the room's message stored with <paramref name="key"/>, if any (deleted or not).</summary>

@@ -262,6 +262,41 @@ public sealed class RichRoomTests(AuthCluster cluster, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_muted_person_may_read_but_not_edit_react_or_type()
+    {
+        var room = NewRoom();
+        await using var eve = await cluster.SignInAsync(room, new { name = "Eve", token = AuthCluster.Token("eve-muted"), caps = AllCaps });
+        await using var bob = await cluster.SignInAsync(room, new { name = "bob", caps = AllCaps }, cluster.SecondGateway);
+        await eve.SendAsync(new { message = "before the mute" });
+        var timestamp = (await bob.ExpectMessageAsync("before the mute")).Match.GetProperty("timestamp").GetInt64();
+
+        var admin = AuthCluster.Token("root", role: Chat.Orleans.Gateway.Auth.ChatIdentity.Roles.Admin);
+        var (status, _) = await cluster.CallAsync(HttpMethod.Post, "/api/bans", admin, new { user = "eve-muted", room, mute = true });
+        Assert.Equal(201, status);
+
+        // Both gateways enforce it within a second; the edit is tried until the mute answers it.
+        var muted = false;
+        for (var attempt = 0; attempt < 50 && !muted; attempt++)
+        {
+            await eve.SendAsync(new { edit = timestamp, message = "edited while muted?" });
+            var answer = (await eve.ExpectAsync(f => Has(f, "error") || Has(f, "edited"))).Match;
+            muted = TestChatClient.Str(answer, "error") == "You are muted in this room.";
+        }
+
+        Assert.True(muted);
+        await eve.SendAsync(new { react = timestamp, emoji = "👍" });
+        Assert.Equal("You are muted in this room.", TestChatClient.Str((await eve.ExpectErrorAsync()).Match, "error"));
+
+        // Typing is dropped silently; the muted person still reads what others write.
+        await eve.SendAsync(new { typing = true });
+        await bob.SendAsync(new { message = "still readable" });
+        await eve.ExpectMessageAsync("still readable");
+        var (beforeBob, _) = await bob.ExpectMessageAsync("still readable");
+        Assert.DoesNotContain(beforeBob, f => Has(f, "typing"));
+        Assert.False(eve.Closed.IsCompleted);
+    }
+
+    [Fact]
     public async Task Presence_has_one_entry_per_person_with_a_socket_count_across_gateways_and_tabs()
     {
         var room = NewRoom();

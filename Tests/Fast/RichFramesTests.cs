@@ -144,6 +144,25 @@ public sealed class RichFramesTests
     }
 
     [Fact]
+    public void A_catch_up_repeats_recent_edits_to_messages_the_session_shows_if_it_has_the_edits_cap()
+    {
+        string[] Received(Capabilities caps)
+        {
+            var sink = new RecordingSink();
+            var feed = new RoomFeed(sink);
+            feed.Enable(caps, null, null);
+            feed.OnSnapshot(new RoomSnapshot(Epoch, 1, [], [ChatFrames.Message("ann", "helo", 10)], LastRelayed: 10));
+            feed.OnEvents(new RoomEvents("room", Epoch, 2, [ChatFrames.Joined("me")], 0));
+            var recent = new RecentChanges([], [10, 20], [ChatFrames.Edited(10, "hello", 15), ChatFrames.Edited(20, "not shown yet", 25)]);
+            feed.OnCatchUp(new RoomCatchUp(Epoch + 1, 5, [], [], [], Complete: true, Recent: recent), [], moved: true);
+            return [.. sink.Frames.SkipWhile(f => !f.Contains("ready")).Skip(1)];
+        }
+
+        Assert.Equal(["""{"edited":10,"message":"hello","editedAt":15}"""], Received(Capabilities.Edits));
+        Assert.Empty(Received(Capabilities.None));
+    }
+
+    [Fact]
     public void Presence_follows_the_roster_a_session_is_sent_one_entry_per_person()
     {
         var sink = new RecordingSink();

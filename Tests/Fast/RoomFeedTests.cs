@@ -141,7 +141,7 @@ public sealed class RoomFeedTests
         _feed.OnEvents(new RoomEvents("room", Epoch, 3, [Message("seen", 20)], 20));
         var before = _client.Frames.Count;
 
-        _feed.OnCatchUp(new RoomCatchUp(NewEpoch, 5, [], [], [], Complete: true, Deleted: [10, 30]), [], moved: true);
+        _feed.OnCatchUp(new RoomCatchUp(NewEpoch, 5, [], [], [], Complete: true, Recent: new RecentChanges([10, 30], [], [])), [], moved: true);
 
         Assert.Equal(["""{"deleted":10}"""], _client.Frames.Skip(before));
     }

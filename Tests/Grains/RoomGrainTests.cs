@@ -188,9 +188,35 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
         Assert.Equal([Text(ChatFrames.Joined("Alice", "alice-id"))], catchUp.Roster.Select(Text));
 
         // The deletion, whose event the gateway may have missed with the old activation, is reported again.
-        Assert.Equal([deleted], catchUp.Deleted!);
+        Assert.Equal([deleted], catchUp.Recent!.Deleted);
         Assert.Equal(new DeleteOutcome(DeleteResult.NoSuchMessage, null), await room.Delete(deleted, "alice-id", requiredAuthor: null));
         Assert.Equal(DeleteResult.NotAllowed, (await room.Delete(verified, "eve", requiredAuthor: "eve")).Result);
+    }
+
+    [Fact]
+    public async Task A_new_activation_has_the_latest_text_and_reactions_and_a_catch_up_repeats_the_recent_edit()
+    {
+        var roomName = NewRoom("moved-rich");
+        var room = Client.GetGrain<IRoomGrain>(roomName);
+        var timestamp = await room.Post("Alice", "helo", "k-1", user: "alice-id");
+        Assert.Equal(ChangeResult.Done, await room.Edit(timestamp, "hello", "alice-id"));
+        Assert.Equal(ChangeResult.NotAllowed, await room.Edit(timestamp, "eve was here", "eve"));
+        Assert.Equal(ChangeResult.Done, await room.React(timestamp, "👍", People.Key("Alice", "alice-id")));
+        Assert.Equal(ChangeResult.Done, await room.React(timestamp, "👍", People.Key("bob", null)));
+        Assert.Equal(ChangeResult.Done, await room.React(timestamp, "👍", People.Key("bob", null)));
+        Assert.Equal(ChangeResult.NoSuchMessage, await room.React(timestamp + 1, "👍", People.Key("bob", null)));
+
+        await fixture.Cluster.DeactivateAsync(room);
+        await using var gateway = new TestGateway(Client, roomName, renew: false);
+        var catchUp = await room.Rejoin(new GatewaySubscription(gateway.Id, gateway.Reference, 1), [new RoomMember(1, "Alice", "alice-id")], since: 0);
+        var frame = System.Text.Json.JsonDocument.Parse(catchUp.Messages.Single()).RootElement;
+        Assert.Equal("hello", frame.GetProperty("message").GetString());
+        Assert.True(frame.GetProperty("editedAt").GetInt64() >= timestamp);
+        Assert.Equal(1, frame.GetProperty("reactions").GetProperty("👍").GetInt32());
+
+        // The edit, whose event a session may have missed with the old activation, comes again.
+        Assert.Equal([timestamp], catchUp.Recent!.EditedTimestamps);
+        Assert.Equal("hello", System.Text.Json.JsonDocument.Parse(catchUp.Recent.Edited.Single()).RootElement.GetProperty("message").GetString());
     }
 
     [Fact]
