@@ -22,8 +22,13 @@ public sealed class BrowserFixture : ChatCluster
 
     public IBrowser Browser { get; private set; } = null!;
 
-    /// <summary>Where the screenshots go, next to the test assembly.</summary>
-    public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
+    /// <summary>
+    /// Where the screenshots go: next to the test assembly, or into the repository's docs/screenshots (linked
+    /// from the README) when CHAT_SCREENSHOTS_TO_DOCS=1.
+    /// </summary>
+    public static string ScreenshotDirectory { get; } = Environment.GetEnvironmentVariable("CHAT_SCREENSHOTS_TO_DOCS") == "1"
+        ? RepositoryPaths.Of("docs", "screenshots")
+        : Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     /// <summary>The gateways sign-in key (open mode: pages without a token chat as before).</summary>
     public const string SigningKey = "the-browser-tests-signing-key-of-32-bytes";
@@ -58,7 +63,7 @@ public sealed class BrowserFixture : ChatCluster
     /// Each context claims its own client address through X-Forwarded-For (loopback is a trusted
     /// proxy), so the per-IP rate limit of one page never holds back another.
     /// </summary>
-    public async Task<ChatPage> OpenPageAsync(ViewportSize? viewport = null, ChatGateway? gateway = null, string? path = null)
+    public async Task<ChatPage> OpenPageAsync(ViewportSize? viewport = null, ChatGateway? gateway = null, string? path = null, bool dark = false)
     {
         var baseUri = (gateway ?? Gateway).HttpUri;
         var phone = viewport is { Width: < 700 };
@@ -69,7 +74,7 @@ public sealed class BrowserFixture : ChatCluster
             HasTouch = phone,
             DeviceScaleFactor = phone ? 2 : 1,
             Locale = "en-US",
-            ColorScheme = ColorScheme.Light,
+            ColorScheme = dark ? ColorScheme.Dark : ColorScheme.Light,
             ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = NewAddress() },
         });
         return await ChatPage.OpenAsync(context, new Uri(baseUri, path ?? "/"));

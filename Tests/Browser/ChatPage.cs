@@ -95,6 +95,15 @@ public sealed class ChatPage : IAsyncDisposable
 
     public ILocator SystemLines => Page.Locator("#log .system");
 
+    /// <summary>The "… is typing" line.</summary>
+    public ILocator Typing => Page.Locator("#typing");
+
+    /// <summary>The lobby's rooms on the join screen.</summary>
+    public ILocator LobbyRooms => Page.Locator("#room-list .room-link");
+
+    /// <summary>One message of the log, by its text.</summary>
+    public ILocator Message(string text) => Messages.Filter(new LocatorFilterOptions { HasText = text });
+
     public static async Task<ChatPage> OpenAsync(IBrowserContext context, Uri uri)
     {
         await context.AddInitScriptAsync(ProbeScript);

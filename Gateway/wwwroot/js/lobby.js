@@ -48,7 +48,7 @@ export class Lobby {
       count.className = 'room-members';
       count.textContent = `${members} ${members === 1 ? 'person' : 'people'}`;
       button.append(title, count);
-      button.setAttribute('aria-label', `Join #${name}, ${members} ${members === 1 ? 'person' : 'people'} here`);
+      button.title = `Join #${name}`;
       button.addEventListener('click', () => this.onPick(name));
       li.append(button);
       return li;

@@ -177,7 +177,8 @@ export class LogView {
       button.type = 'button';
       button.className = 'reaction';
       button.setAttribute('aria-pressed', String(mine));
-      button.setAttribute('aria-label', `${emoji} ${count} ${count === 1 ? 'reaction' : 'reactions'}${mine ? ', yours' : ''}; toggle`);
+      // Named by its visible content (the emoji and the count); aria-pressed says whether it is yours.
+      button.title = `${count} ${count === 1 ? 'reaction' : 'reactions'}; press to ${mine ? 'take yours back' : 'add yours'}`;
       const glyph = document.createElement('span');
       glyph.className = 'emoji';
       glyph.textContent = emoji;
