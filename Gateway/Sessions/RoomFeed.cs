@@ -287,7 +287,7 @@ public sealed class RoomFeed(IFrameSink sink)
     }
 
     /// <summary>
-    /// Under the lock: <c>deleted</c> and (cap edits) <c>edited</c> for the recent changes the client may have
+    /// Under the lock: <c>deleted</c>, (cap edits) <c>edited</c> and (cap reactions) <c>reactions</c> for the recent changes the client may have
     /// missed, to the messages it can be showing (not newer than <paramref name="shownUpTo"/>). One it has
     /// already applied changes nothing.
     /// </summary>
@@ -311,6 +311,14 @@ public sealed class RoomFeed(IFrameSink sink)
             if (recent.EditedTimestamps[i] <= shownUpTo)
             {
                 Forward(recent.Edited[i]);
+            }
+        }
+
+        for (var i = 0; i < (recent.Reactions?.Length ?? 0); i++)
+        {
+            if (recent.ReactedTimestamps![i] <= shownUpTo)
+            {
+                Forward(recent.Reactions![i]);
             }
         }
     }

@@ -108,7 +108,10 @@ public sealed partial class MessageLog : IAsyncDisposable
             INSERT INTO chat_reactions (room, timestamp_ms, emoji, person)
             SELECT $1, $2, $3, $4 FROM allowed WHERE ok
             ON CONFLICT DO NOTHING
-            RETURNING 1)
+            RETURNING 1),
+        touched AS (
+            UPDATE chat_messages SET reacted_at = now()
+            WHERE room = $1 AND timestamp_ms = $2 AND (EXISTS (SELECT 1 FROM removed) OR EXISTS (SELECT 1 FROM added)))
         SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM removed), EXISTS (SELECT 1 FROM added)
         """;
 
@@ -119,15 +122,23 @@ public sealed partial class MessageLog : IAsyncDisposable
             WHERE room = $1 AND timestamp_ms = $2 GROUP BY emoji) AS c
         """;
 
-    // Both kinds in one round trip: deleted (no text) and edited (their latest text), oldest first.
+    // The three kinds in one round trip, oldest first: deleted ('d'), edited ('e', with the latest text),
+    // and reactions changed ('r', with the counts now).
     private const string RecentChangesSql = """
-        SELECT timestamp_ms, NULL::text AS message, NULL::bigint AS edited_at FROM chat_messages
+        SELECT 'd' AS kind, timestamp_ms, NULL::text AS message, NULL::bigint AS edited_at, NULL::text AS counts FROM chat_messages
         WHERE room = $1 AND deleted_at IS NOT NULL AND deleted_at > now() - $2::interval
         UNION ALL
-        SELECT timestamp_ms, message, edited_at FROM chat_messages
+        SELECT 'e', timestamp_ms, message, edited_at, NULL FROM chat_messages
         WHERE room = $1 AND deleted_at IS NULL AND edited_at IS NOT NULL
           AND edited_at > (extract(epoch FROM now() - $2::interval) * 1000)::bigint
-        ORDER BY 1
+        UNION ALL
+        SELECT 'r', m.timestamp_ms, NULL, NULL,
+            (SELECT json_object_agg(c.emoji, c.n ORDER BY c.first) FROM (
+                SELECT emoji, count(*) AS n, min(created_at) AS first FROM chat_reactions r
+                WHERE r.room = m.room AND r.timestamp_ms = m.timestamp_ms GROUP BY emoji) AS c)::text
+        FROM chat_messages m
+        WHERE m.room = $1 AND m.deleted_at IS NULL AND m.reacted_at IS NOT NULL AND m.reacted_at > now() - $2::interval
+        ORDER BY 2
         """;
 
     private const string TimestampOfKeySql = "SELECT timestamp_ms FROM chat_messages WHERE room = $1 AND post_key = $2";
@@ -260,7 +271,7 @@ public sealed partial class MessageLog : IAsyncDisposable
         return (result, json);
     }
 
-    /// <summary>The room's messages deleted or edited within <paramref name="window"/>, oldest first.</summary>
+    /// <summary>The room's messages deleted, edited or reacted to within <paramref name="window"/>, oldest first.</summary>
     public async Task<RecentChanges> RecentChangesAsync(string room, TimeSpan window)
     {
         if (window <= TimeSpan.Zero)
@@ -273,22 +284,30 @@ public sealed partial class MessageLog : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = room });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = window });
         await using var reader = await command.ExecuteReaderAsync();
-        List<long> deleted = [], editedTimestamps = [];
-        List<byte[]> edited = [];
+        List<long> deleted = [], editedTimestamps = [], reactedTimestamps = [];
+        List<byte[]> edited = [], reactions = [];
         while (await reader.ReadAsync())
         {
-            if (reader.IsDBNull(1))
+            var timestamp = reader.GetInt64(1);
+            switch (reader.GetString(0))
             {
-                deleted.Add(reader.GetInt64(0));
-            }
-            else
-            {
-                editedTimestamps.Add(reader.GetInt64(0));
-                edited.Add(ChatFrames.Edited(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2)));
+                case "d":
+                    deleted.Add(timestamp);
+                    break;
+                case "e":
+                    editedTimestamps.Add(timestamp);
+                    edited.Add(ChatFrames.Edited(timestamp, reader.GetString(2), reader.GetInt64(3)));
+                    break;
+                default:
+                    reactedTimestamps.Add(timestamp);
+                    reactions.Add(ChatFrames.Reactions(timestamp, reader.IsDBNull(4) ? null : reader.GetString(4)));
+                    break;
             }
         }
 
-        return deleted.Count + edited.Count == 0 ? RecentChanges.None : new RecentChanges([.. deleted], [.. editedTimestamps], [.. edited]);
+        return deleted.Count + edited.Count + reactions.Count == 0
+            ? RecentChanges.None
+            : new RecentChanges([.. deleted], [.. editedTimestamps], [.. edited], [.. reactedTimestamps], [.. reactions]);
     }
 
     /// <summary>The timestamp of the room's message stored with <paramref name="key"/>, if any (deleted or not).</summary>

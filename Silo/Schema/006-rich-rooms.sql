@@ -4,6 +4,13 @@
 -- every earlier text is kept in chat_message_edits, so an audit can show what a message said before.
 ALTER TABLE chat_messages ADD COLUMN IF NOT EXISTS edited_at bigint;
 
+-- When a message's reactions last changed: catch-ups and resumes send the counts of those changed
+-- lately again (a session may have missed the live frame). Both partial indexes are as small as the
+-- number of messages edited or reacted to, and serve "changed lately in this room".
+ALTER TABLE chat_messages ADD COLUMN IF NOT EXISTS reacted_at timestamptz;
+CREATE INDEX IF NOT EXISTS ix_chat_messages_edited ON chat_messages (room, edited_at) WHERE edited_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ix_chat_messages_reacted ON chat_messages (room, reacted_at) WHERE reacted_at IS NOT NULL;
+
 CREATE TABLE IF NOT EXISTS chat_message_edits
 (
     room         text   NOT NULL,

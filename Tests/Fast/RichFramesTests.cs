@@ -144,7 +144,7 @@ public sealed class RichFramesTests
     }
 
     [Fact]
-    public void A_catch_up_repeats_recent_edits_to_messages_the_session_shows_if_it_has_the_edits_cap()
+    public void A_catch_up_repeats_recent_edits_and_counts_of_messages_the_session_shows_to_sessions_with_the_cap()
     {
         string[] Received(Capabilities caps)
         {
@@ -153,12 +153,13 @@ public sealed class RichFramesTests
             feed.Enable(caps, null, null);
             feed.OnSnapshot(new RoomSnapshot(Epoch, 1, [], [ChatFrames.Message("ann", "helo", 10)], LastRelayed: 10));
             feed.OnEvents(new RoomEvents("room", Epoch, 2, [ChatFrames.Joined("me")], 0));
-            var recent = new RecentChanges([], [10, 20], [ChatFrames.Edited(10, "hello", 15), ChatFrames.Edited(20, "not shown yet", 25)]);
+            var recent = new RecentChanges([], [10, 20], [ChatFrames.Edited(10, "hello", 15), ChatFrames.Edited(20, "not shown yet", 25)], [10], [ChatFrames.Reactions(10, """{"👍":1}""")]);
             feed.OnCatchUp(new RoomCatchUp(Epoch + 1, 5, [], [], [], Complete: true, Recent: recent), [], moved: true);
             return [.. sink.Frames.SkipWhile(f => !f.Contains("ready")).Skip(1)];
         }
 
         Assert.Equal(["""{"edited":10,"message":"hello","editedAt":15}"""], Received(Capabilities.Edits));
+        Assert.Equal(["""{"reactions":10,"counts":{"👍":1}}"""], Received(Capabilities.Reactions));
         Assert.Empty(Received(Capabilities.None));
     }
 

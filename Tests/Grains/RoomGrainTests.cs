@@ -217,6 +217,10 @@ public sealed class RoomGrainTests(GrainClusterFixture fixture, ITestOutputHelpe
         // The edit, whose event a session may have missed with the old activation, comes again.
         Assert.Equal([timestamp], catchUp.Recent!.EditedTimestamps);
         Assert.Equal("hello", System.Text.Json.JsonDocument.Parse(catchUp.Recent.Edited.Single()).RootElement.GetProperty("message").GetString());
+
+        // So do the message's counts, which changed lately too.
+        Assert.Equal([timestamp], catchUp.Recent.ReactedTimestamps!);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(catchUp.Recent.Reactions!.Single()).RootElement.GetProperty("counts").GetProperty("👍").GetInt32());
     }
 
     [Fact]
