@@ -176,6 +176,25 @@ public static partial class ChatEndpoints
         }
     }
 
+    /// <summary>
+    /// The refusal of a read route (scrollback, presence, the directory), or null: only GET, and at most the
+    /// per-address rate of scrollback reads (one budget for all of them).
+    /// </summary>
+    internal static IResult? RefuseRead(HttpContext context, ClientLimits clientLimits)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            return Results.Text("Method not allowed", statusCode: StatusCodes.Status405MethodNotAllowed);
+        }
+
+        if (context.Connection.RemoteIpAddress is { } address && !clientLimits.TryAdmitScrollback(address, out var retryAfter))
+        {
+            return TooManyRequests(context, retryAfter, "Too many requests; try again later.");
+        }
+
+        return null;
+    }
+
     /// <summary>429 with <c>Retry-After</c> in whole seconds (at least one), for a client over a per-address limit.</summary>
     internal static IResult TooManyRequests(HttpContext context, TimeSpan retryAfter, string text)
     {

@@ -23,9 +23,9 @@ public static partial class RoomsEndpoints
 
     private static async Task<IResult> ListAsync(HttpContext context, ClientLimits clientLimits, IClusterClient cluster, ILoggerFactory loggers)
     {
-        if (context.Connection.RemoteIpAddress is { } address && !clientLimits.TryAdmitScrollback(address, out var retryAfter))
+        if (ChatEndpoints.RefuseRead(context, clientLimits) is { } refusal)
         {
-            return ChatEndpoints.TooManyRequests(context, retryAfter, "Too many requests; try again later.");
+            return refusal;
         }
 
         var limit = DefaultLimit;
@@ -57,14 +57,9 @@ public static partial class RoomsEndpoints
         IClusterClient cluster,
         ILoggerFactory loggers)
     {
-        if (!HttpMethods.IsGet(context.Request.Method))
+        if (ChatEndpoints.RefuseRead(context, clientLimits) is { } refusal)
         {
-            return Results.Text("Method not allowed", statusCode: StatusCodes.Status405MethodNotAllowed);
-        }
-
-        if (context.Connection.RemoteIpAddress is { } address && !clientLimits.TryAdmitScrollback(address, out var retryAfter))
-        {
-            return ChatEndpoints.TooManyRequests(context, retryAfter, "Too many requests; try again later.");
+            return refusal;
         }
 
         try

@@ -24,14 +24,9 @@ public static partial class ScrollbackEndpoint
         IClusterClient cluster,
         ILoggerFactory loggers)
     {
-        if (!HttpMethods.IsGet(context.Request.Method))
+        if (ChatEndpoints.RefuseRead(context, clientLimits) is { } refusal)
         {
-            return Results.Text("Method not allowed", statusCode: StatusCodes.Status405MethodNotAllowed);
-        }
-
-        if (context.Connection.RemoteIpAddress is { } address && !clientLimits.TryAdmitScrollback(address, out var retryAfter))
-        {
-            return ChatEndpoints.TooManyRequests(context, retryAfter, "Too many requests; try again later.");
+            return refusal;
         }
 
         if (!TryReadParameters(context.Request.Query, out var before, out var limit, out var problem))
