@@ -25,7 +25,19 @@ public sealed class ComposeFileTests(ComposeCluster cluster) : IClassFixture<Com
             ["Chat__Silo__ClientPort"] = FreePort.Next().ToString(),
             ["Urls"] = siloUrl,
         }));
-        await using var gatewayProcess = await GatewayProcess.StartAsync(Localize(gateway, []));
+        GatewayProcess gatewayProcess;
+        try
+        {
+            gatewayProcess = await GatewayProcess.StartAsync(Localize(gateway, []));
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            // Seen once in a full CI run and never alone: say whether the silo was the one that failed.
+            var tail = string.Join(Environment.NewLine, siloProcess.Output.Split(Environment.NewLine).TakeLast(40));
+            throw new InvalidOperationException($"The gateway did not become ready; silo exited: {siloProcess.HasExited}; its last output:{Environment.NewLine}{tail}", exception);
+        }
+
+        await using var gatewayDisposal = gatewayProcess;
 
         using var http = new HttpClient();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(siloUrl + "/readyz")).StatusCode);
