@@ -26,7 +26,9 @@
 # A silo or gateway that exits is reported and started again on the same ports, after 1 s, then
 # 2, 4, .. up to 30 s if it keeps exiting; one that has exited 6 times in a row, each time within 60 s
 # of starting, is given up (the others keep running). If the private PostgreSQL dies, it is started
-# again on its port. Ctrl-C (or SIGTERM) stops the gateways, then the silos, then that PostgreSQL.
+# again on its port. Ctrl-C (or SIGTERM) stops the gateways, then the silos, then that PostgreSQL
+# (only if run.sh started it). A second run.sh on the same data folder or any of the same ports
+# refuses to start and names what is in the way.
 set -euo pipefail
 # A failure inside $(...) fails the assignment too, so an error in the up-to-date check is not "up to date".
 shopt -s inherit_errexit
@@ -178,12 +180,12 @@ build() {
 run_silo() {
   cd Silo
   Chat__Silo__SiloPort=$((silo_port + $1 - 1)) Chat__Silo__ClientPort=$((client_port + $1 - 1)) \
-    exec dotnet bin/Release/net10.0/Chat.Orleans.Silo.dll --urls "http://localhost:$((silo_http_port + $1 - 1))"
+    exec dotnet bin/Release/net10.0/Chat.Orleans.Silo.dll --urls "http://localhost:$((silo_http_port + $1 - 1))" 9>&-
 }
 
 run_gateway() {
   cd Gateway
-  exec dotnet bin/Release/net10.0/Chat.Orleans.Gateway.dll --urls "http://localhost:$((http_port + $1 - 1))"
+  exec dotnet bin/Release/net10.0/Chat.Orleans.Gateway.dll --urls "http://localhost:$((http_port + $1 - 1))" 9>&-
 }
 
 address_of() {
@@ -260,15 +262,55 @@ supervise() {
 }
 
 # ---------------------------------------------------------------------------------------------------
+# One run.sh per data folder and per ports
+#
+# A second run.sh in the same checkout could not bind the gateway's port, but its silo joined the
+# first one's cluster on the same silo address (the first silo was then declared dead, taking its rooms
+# down), and its Ctrl-C stopped the first one's PostgreSQL. It refuses instead, naming what is in the way.
+# The lock is held by run.sh itself (the programs it starts do not inherit it), so it goes with run.sh.
+
+claim_instance() {
+  local port holder owner ports=()
+  mkdir -p "$data"
+  exec 9>>"$data/run.lock"
+  if ! flock -n 9; then
+    holder=$(cat "$data/run.pid" 2>/dev/null || true)
+    echo "run.sh: another run.sh${holder:+ (pid $holder)} is running with the data folder $data." \
+      "Stop it first (Ctrl-C there), or start this one with --data DIR and other ports." >&2
+    exit 1
+  fi
+  echo $$ >"$data/run.pid"
+  for n in $(seq 1 "$silos"); do
+    ports+=($((silo_http_port + n - 1)) $((silo_port + n - 1)) $((client_port + n - 1)))
+  done
+  for n in $(seq 1 "$gateways"); do ports+=($((http_port + n - 1))); done
+  for port in "${ports[@]}"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      owner=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -n 1 | sed 's/users:(("\(.*\)",pid=\(.*\)/\1, pid \2/')
+      echo "run.sh: port $port is in use${owner:+ (by $owner)}, perhaps by another run.sh of this checkout." \
+        "Stop it, or move this one (--http-port, --silo-http-port, --silo-port, --client-port)." >&2
+      exit 1
+    fi
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
 # The private PostgreSQL
 
 own_postgres=
 postgres_watch=
 
 start_postgres() {
-  # Set first: a Ctrl-C during the start must stop it too (stopping one that never started is harmless).
-  own_postgres=1
-  ConnectionStrings__Chat=$(scripts/postgres.sh start "$data")
+  local postmaster=
+  read -r postmaster 2>/dev/null <"$data/data/postmaster.pid" || true
+  if [ -n "$postmaster" ] && kill -0 "$postmaster" 2>/dev/null; then
+    # Started by someone else (run.sh holds the folder's lock): used, and left running at the end.
+    echo "PostgreSQL is already running in $data (pid $postmaster): using it, and leaving it running."
+  else
+    # Set first: a Ctrl-C during the start must stop it too (stopping one that never started is harmless).
+    own_postgres=1
+  fi
+  ConnectionStrings__Chat=$(scripts/postgres.sh start "$data" 9>&-)
   export ConnectionStrings__Chat
   echo "PostgreSQL: $ConnectionStrings__Chat (data in $data)"
 }
@@ -287,7 +329,7 @@ watch_postgres() {
     read -r postmaster 2>/dev/null <"$data/data/postmaster.pid"
     if [ -z "$postmaster" ] || ! kill -0 "$postmaster" 2>/dev/null; then
       echo "PostgreSQL${postmaster:+ (pid $postmaster)} is not running; starting it again" >&2
-      scripts/postgres.sh start "$data" >/dev/null || echo "PostgreSQL did not start; trying again in $postgres_check_seconds s" >&2
+      scripts/postgres.sh start "$data" 9>&- >/dev/null || echo "PostgreSQL did not start; trying again in $postgres_check_seconds s" >&2
     fi
   done
 }
@@ -324,6 +366,8 @@ stop() {
 # ---------------------------------------------------------------------------------------------------
 # Main
 
+claim_instance
+
 trap 'stop $?' EXIT
 trap stop INT TERM
 
@@ -332,7 +376,7 @@ if [ -z "${ConnectionStrings__Chat:-}" ]; then start_postgres; fi
 reason=$(build_reason)
 if [ -n "$reason" ]; then
   echo "Building ($reason)..."
-  build
+  build 9>&-
 else
   echo "Not building: the silo and gateway are newer than every source (--build forces a build)."
 fi

@@ -117,6 +117,38 @@ public sealed class RunScriptTests(RunScriptFolder folder, ITestOutputHelper out
         output.WriteLine($"run.sh start -> first join (name -> ready) and message echoed: {joined.TotalSeconds:F1} s ({attempts} attempts failed while it started)");
     }
 
+    [Fact]
+    public async Task A_second_run_sh_in_the_same_checkout_refuses_to_start_and_the_first_keeps_serving()
+    {
+        await using var run = RunScriptProcess.Start(folder.Path, silos: 1);
+        var siloPid = await SiloPidAsync(run, 1, TimeSpan.FromMinutes(5));
+        var room = NewRoom("twice");
+        var (first, _) = await SayAsync(run, room, null, "before the second", TimeSpan.FromSeconds(60));
+        await using (first)
+        {
+            // The same data folder: the lock says who holds it.
+            await using var second = run.StartAnother();
+            Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the second run.sh kept running");
+            Assert.NotEqual(0, second.ExitCode);
+            Assert.Contains($"another run.sh (pid {run.Pid}) is running with the data folder", second.Output);
+
+            // Another data folder, the same ports: the port check names the one in use.
+            var otherFolder = System.IO.Path.Combine(folder.Path, "other");
+            await using var third = run.StartAnother(otherFolder);
+            Assert.True(await third.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the third run.sh kept running");
+            Assert.NotEqual(0, third.ExitCode);
+            Assert.Matches("port [0-9]+ is in use", third.Output);
+            output.WriteLine($"second run.sh: {second.Output.Trim()}");
+            output.WriteLine($"third run.sh: {third.Output.Trim()}");
+
+            // The first one's silo, its PostgreSQL and its rooms are untouched.
+            Assert.True(RunScriptProcess.IsRunning(siloPid));
+            Assert.True(run.PostmasterPid() is { } postmaster && RunScriptProcess.IsRunning(postmaster));
+            await first.SendAsync(new { message = "after the second" });
+            await first.ExpectMessageAsync("after the second");
+        }
+    }
+
     private static async Task<int> SiloPidAsync(RunScriptProcess run, int silo, TimeSpan timeout) =>
         int.Parse((await run.WaitForLineAsync(SiloStarted, timeout, m => m.Groups["silo"].Value == silo.ToString())).Groups["pid"].Value);
 

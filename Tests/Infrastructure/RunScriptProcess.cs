@@ -13,14 +13,16 @@ public sealed class RunScriptProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly int _siloHttpPort;
+    private readonly int _clientPort;
     private readonly List<string> _lines = [];
     private readonly Lock _linesLock = new();
     private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private RunScriptProcess(Process process, int httpPort, int siloHttpPort, int siloPort, int silos, string dataFolder)
+    private RunScriptProcess(Process process, int httpPort, int siloHttpPort, int siloPort, int clientPort, int silos, string dataFolder)
     {
         _process = process;
         _siloHttpPort = siloHttpPort;
+        _clientPort = clientPort;
         GatewayUri = new Uri($"http://localhost:{httpPort}");
         SiloPorts = [.. Enumerable.Range(siloPort, silos)];
         DataFolder = dataFolder;
@@ -54,17 +56,21 @@ public sealed class RunScriptProcess : IAsyncDisposable
         }
     }
 
-    public static RunScriptProcess Start(string dataFolder, int silos)
-    {
+    public static RunScriptProcess Start(string dataFolder, int silos) =>
         // Silo n and gateway n use the base port + n - 1, so each base needs a run of free ports.
-        var httpPort = FreePortRun(1);
-        var siloHttpPort = FreePortRun(silos);
-        var siloPort = FreePortRun(silos);
+        Start(dataFolder, silos, FreePortRun(1), FreePortRun(silos), FreePortRun(silos), FreePortRun(silos));
+
+    /// <summary>A second run.sh with this one's ports, in <paramref name="dataFolder"/> (by default this one's folder).</summary>
+    public RunScriptProcess StartAnother(string? dataFolder = null) =>
+        Start(dataFolder ?? DataFolder, SiloPorts.Count, GatewayUri.Port, _siloHttpPort, SiloPorts[0], _clientPort);
+
+    private static RunScriptProcess Start(string dataFolder, int silos, int httpPort, int siloHttpPort, int siloPort, int clientPort)
+    {
         var arguments = new[]
         {
             "--silos", silos.ToString(), "--gateways", "1",
             "--http-port", httpPort.ToString(), "--silo-http-port", siloHttpPort.ToString(),
-            "--silo-port", siloPort.ToString(), "--client-port", FreePortRun(silos).ToString(),
+            "--silo-port", siloPort.ToString(), "--client-port", clientPort.ToString(),
             "--data", dataFolder,
         };
 
@@ -79,7 +85,7 @@ public sealed class RunScriptProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var script = new RunScriptProcess(process, httpPort, siloHttpPort, siloPort, silos, dataFolder);
+        var script = new RunScriptProcess(process, httpPort, siloHttpPort, siloPort, clientPort, silos, dataFolder);
         process.OutputDataReceived += (_, line) => script.Keep(line.Data);
         process.ErrorDataReceived += (_, line) => script.Keep(line.Data);
         process.Exited += (_, _) => script.WakeWaiters();
