@@ -195,6 +195,10 @@ public static partial class ChatEndpoints
         return null;
     }
 
+    /// <summary>503 for an HTTP read the cluster or the database could not answer.</summary>
+    internal static IResult Unavailable() =>
+        Results.Text("The chat service is unavailable. Please try again in a moment.", statusCode: StatusCodes.Status503ServiceUnavailable);
+
     /// <summary>429 with <c>Retry-After</c> in whole seconds (at least one), for a client over a per-address limit.</summary>
     internal static IResult TooManyRequests(HttpContext context, TimeSpan retryAfter, string text)
     {

@@ -43,7 +43,7 @@ public static partial class RoomsEndpoints
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogDirectoryFailed(loggers.CreateLogger(typeof(RoomsEndpoints)), exception);
-            return Unavailable();
+            return ChatEndpoints.Unavailable();
         }
     }
 
@@ -76,12 +76,9 @@ public static partial class RoomsEndpoints
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogPresenceFailed(loggers.CreateLogger(typeof(RoomsEndpoints)), exception, room);
-            return Unavailable();
+            return ChatEndpoints.Unavailable();
         }
     }
-
-    private static IResult Unavailable() =>
-        Results.Text("The chat service is unavailable. Please try again in a moment.", statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static byte[] Serialize(RoomCount[] rooms)
     {

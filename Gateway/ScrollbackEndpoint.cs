@@ -48,7 +48,7 @@ public static partial class ScrollbackEndpoint
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogScrollbackFailed(loggers.CreateLogger(typeof(ScrollbackEndpoint)), exception, room);
-            return Results.Text("The chat service is unavailable. Please try again in a moment.", statusCode: StatusCodes.Status503ServiceUnavailable);
+            return ChatEndpoints.Unavailable();
         }
     }
 

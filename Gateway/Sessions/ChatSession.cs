@@ -177,7 +177,9 @@ public sealed partial class ChatSession(
 
         var shownName = identity?.Name ?? name;
         var enabled = caps ?? Capabilities.None;
-        _feed.Enable(enabled, caps is null ? null : CapsAnswer(enabled), ChatFrames.Typing(shownName, identity?.User));
+        // Its own typing frame is kept (to leave it out) only by a session that receives typing frames at all.
+        var ownTyping = (enabled & Capabilities.Typing) != 0 ? ChatFrames.Typing(shownName, identity?.User) : null;
+        _feed.Enable(enabled, caps is null ? null : CapsAnswers[(int)enabled], ownTyping);
 
         // The limiter's verdict for this IP is fetched alongside the join.
         var cooldown = rateLimit?.FetchAsync() ?? Task.CompletedTask;
@@ -345,6 +347,9 @@ public sealed partial class ChatSession(
             connection.Send(ErrorFrames.ChangeFailed);
         }
     }
+
+    /// <summary>The <c>caps</c> answer for each set of capabilities, built once: the same bytes for every session.</summary>
+    private static readonly byte[][] CapsAnswers = [.. Enumerable.Range(0, (int)Capabilities.Presence * 2).Select(caps => CapsAnswer((Capabilities)caps))];
 
     /// <summary>The <c>caps</c> answer: the enabled capabilities in the server's own order.</summary>
     private static byte[] CapsAnswer(Capabilities caps)
