@@ -4,6 +4,9 @@
 #
 #   ./run.sh                          one silo and one gateway: chat at http://localhost:8080
 #   ./run.sh --silos 3 --gateways 2   one cluster: silos on 11111.., gateways on :8080 and :8081
+#   ./run.sh --ha                     the same on a highly available PostgreSQL under .data/postgres-ha
+#                                     (scripts/postgres-ha.sh: a pg_auto_failover monitor, a primary
+#                                     and a synchronous standby; a dead primary is replaced in seconds)
 #
 # Options (the environment variable that sets the same, and the default):
 #   --silos N            how many silos                                           1
@@ -13,7 +16,9 @@
 #   --silo-port P        first silo's silo-to-silo port                           CHAT_SILO_PORT       11111
 #   --client-port P      first silo's port for the gateways (Orleans clients)     CHAT_CLIENT_PORT     30000
 #   --data DIR           the private PostgreSQL's folder (unused when             CHAT_DATA            .data/postgres
-#                        ConnectionStrings__Chat is set)
+#                        ConnectionStrings__Chat is set)                                               (--ha: .data/postgres-ha)
+#   --ha                 the private PostgreSQL is highly available (needs Debian's
+#                        postgresql-15-auto-failover and pg-auto-failover-cli)
 #   --build              build even when the programs are up to date
 #
 #   ./run.sh token --user alice [--name Alice] [--role moderator|admin|publisher] [--rooms a,b] [--minutes 60]
@@ -26,7 +31,8 @@
 # A silo or gateway that exits is reported and started again on the same ports, after 1 s, then
 # 2, 4, .. up to 30 s if it keeps exiting; one that has exited 6 times in a row, each time within 60 s
 # of starting, is given up (the others keep running). If the private PostgreSQL dies, it is started
-# again on its port. Ctrl-C (or SIGTERM) stops the gateways, then the silos, then that PostgreSQL
+# again on its port (with --ha: a node that stopped is started again, and rejoins as the standby).
+# Ctrl-C (or SIGTERM) stops the gateways, then the silos, then that PostgreSQL
 # (only if run.sh started it). A second run.sh on the same data folder or any of the same ports
 # refuses to start and names what is in the way.
 set -euo pipefail
@@ -65,15 +71,17 @@ silo_port=${CHAT_SILO_PORT:-11111}
 client_port=${CHAT_CLIENT_PORT:-30000}
 data=${CHAT_DATA:-}
 force_build=
+ha=
 
 usage() {
   echo "usage: run.sh [--silos N] [--gateways N] [--http-port P] [--silo-http-port P] [--silo-port P]" \
-    "[--client-port P] [--data DIR] [--build]" >&2
+    "[--client-port P] [--data DIR] [--ha] [--build]" >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   if [ "$1" = --build ]; then force_build=1; shift; continue; fi
+  if [ "$1" = --ha ]; then ha=1; shift; continue; fi
   if [ $# -lt 2 ]; then usage; fi
   case "$1" in
     --silos) silos=$2 ;;
@@ -95,7 +103,7 @@ done
 # A folder given is relative to where run.sh was called from; the default is in the repository.
 if [ -n "$data" ]; then data=$(realpath -m "$data"); fi
 cd "$(dirname "$0")"
-data=${data:-.data/postgres}
+data=${data:-.data/postgres${ha:+-ha}}
 use_local_signing_key
 
 # Restart policy. A process that stayed up this long was healthy: its next exit starts the count anew.
@@ -299,37 +307,61 @@ claim_instance() {
 
 own_postgres=
 postgres_watch=
+postgres_script=scripts/postgres${ha:+-ha}.sh
+
+# True when a PostgreSQL of the data folder is running (with --ha: any of its three nodes).
+postgres_running() {
+  local postmaster=
+  if [ -n "$ha" ]; then
+    [ -d "$data/monitor" ] && [ "$("$postgres_script" stopped "$data" 9>&- | wc -l)" -lt 3 ]
+  else
+    read -r postmaster 2>/dev/null <"$data/data/postmaster.pid" || true
+    [ -n "$postmaster" ] && kill -0 "$postmaster" 2>/dev/null
+  fi
+}
 
 start_postgres() {
-  local postmaster=
-  read -r postmaster 2>/dev/null <"$data/data/postmaster.pid" || true
-  if [ -n "$postmaster" ] && kill -0 "$postmaster" 2>/dev/null; then
+  if postgres_running; then
     # Started by someone else (run.sh holds the folder's lock): used, and left running at the end.
-    echo "PostgreSQL is already running in $data (pid $postmaster): using it, and leaving it running."
+    echo "PostgreSQL is already running in $data: using it, and leaving it running."
   else
     # Set first: a Ctrl-C during the start must stop it too (stopping one that never started is harmless).
     own_postgres=1
   fi
-  ConnectionStrings__Chat=$(scripts/postgres.sh start "$data" 9>&-)
+  if [ -n "$ha" ] && [ ! -d "$data/monitor" ]; then
+    echo "Creating a highly available PostgreSQL in $data (a monitor, a primary, a standby)..."
+  fi
+  ConnectionStrings__Chat=$("$postgres_script" start "$data" 9>&-)
   export ConnectionStrings__Chat
   echo "PostgreSQL: $ConnectionStrings__Chat (data in $data)"
+  if [ -n "$ha" ]; then echo "PostgreSQL nodes: $("$postgres_script" state "$data" 9>&-)"; fi
 }
 
 # Runs in the background: starts PostgreSQL again if it dies. postgres.sh start keeps the port, so
-# the silos and gateways reconnect to the same address.
+# the silos and gateways reconnect to the same address. With --ha, a node whose pg_autoctl stopped is
+# started again: a primary that was replaced comes back as the standby, so the next failover has one.
 watch_postgres() {
-  local postmaster
+  local postmaster stopped
   set +e
   trap '' INT
   trap 'kill -TERM "$!" 2>/dev/null; wait "$!"; exit 0' TERM
   while true; do
     sleep "$postgres_check_seconds" &
     wait "$!"
+    if [ -n "$ha" ]; then
+      stopped=$("$postgres_script" stopped "$data" 9>&- | tr '\n' ' ')
+      if [ -n "$stopped" ]; then
+        echo "PostgreSQL node(s) ${stopped% } not running; starting them again" >&2
+        "$postgres_script" start "$data" 9>&- >/dev/null || echo "PostgreSQL did not come back; trying again in $postgres_check_seconds s" >&2
+        echo "PostgreSQL nodes: $("$postgres_script" state "$data" 9>&-)" >&2
+      fi
+      continue
+    fi
     postmaster=
     read -r postmaster 2>/dev/null <"$data/data/postmaster.pid"
     if [ -z "$postmaster" ] || ! kill -0 "$postmaster" 2>/dev/null; then
       echo "PostgreSQL${postmaster:+ (pid $postmaster)} is not running; starting it again" >&2
-      scripts/postgres.sh start "$data" 9>&- >/dev/null || echo "PostgreSQL did not start; trying again in $postgres_check_seconds s" >&2
+      "$postgres_script" start "$data" 9>&- >/dev/null || echo "PostgreSQL did not start; trying again in $postgres_check_seconds s" >&2
     fi
   done
 }
@@ -358,7 +390,7 @@ stop() {
   stop_supervisors "${gateway_supervisors[@]}"
   stop_supervisors "${silo_supervisors[@]}"
   if [ -n "$own_postgres" ]; then
-    scripts/postgres.sh stop "$data" || echo "PostgreSQL did not stop cleanly" >&2
+    "$postgres_script" stop "$data" || echo "PostgreSQL did not stop cleanly" >&2
   fi
   exit "$status"
 }

@@ -57,8 +57,6 @@ public static class GatewayExtensions
     /// <summary>The Orleans client: ADO.NET clustering on the chat's PostgreSQL, retrying until a silo answers.</summary>
     public static WebApplicationBuilder AddOrleansClient(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetChatConnectionString();
-
         // Kestrel serves while the Orleans client is still looking for a silo: hosted services start
         // concurrently, and sockets opened before the client connects wait for it (StartupJoinTimeout).
         builder.Services.Configure<HostOptions>(host => host.ServicesStartConcurrently = true);
@@ -68,11 +66,12 @@ public static class GatewayExtensions
             client.Configure<GatewayOptions>(builder.Configuration.GetSection("Orleans:Gateways"));
             client.Services.AddOptions<ClientMessagingOptions>()
                 .Configure<IOptions<ChatGatewayOptions>>((messaging, options) => messaging.ResponseTimeout = options.Value.CallTimeout);
-            client.UseAdoNetClustering(clustering =>
+            // Through the gateway's one data source (AddDatabase), which follows the primary.
+            client.UseAdoNetClustering(options => options.Configure<NpgsqlDataSource>((clustering, dataSource) =>
             {
                 clustering.Invariant = "Npgsql";
-                clustering.ConnectionString = connectionString;
-            });
+                clustering.DataSource = dataSource;
+            }));
             client.AddGatewayCountChangedHandler(services => services.GetRequiredService<SiloConnections>().OnGatewayCountChanged);
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
             {
@@ -83,7 +82,11 @@ public static class GatewayExtensions
         return builder;
     }
 
-    /// <summary>The chat's PostgreSQL, which the gateway reads directly only for the room-id key and readiness.</summary>
+    /// <summary>
+    /// The chat's PostgreSQL, one data source for the program: the cluster's membership table, the room-id
+    /// key, bans, the audit log and readiness. With several hosts in the connection string it follows the
+    /// primary (scripts/postgres-ha.sh).
+    /// </summary>
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
         var connectionString = builder.Configuration.GetChatConnectionString();

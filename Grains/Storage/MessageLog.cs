@@ -153,6 +153,11 @@ public sealed partial class MessageLog : IAsyncDisposable
     private long _roundTrips;
     private long _messagesStored;
 
+    // When the writes began to fail on an outage (Environment.TickCount64; 0: they do not). The outage
+    // timeout counts from here, not per batch: once it is over, each batch fails after one retry, so the
+    // senders of a database that stays down get their error at once instead of one timeout per batch.
+    private long _outageStarted;
+
     public MessageLog(NpgsqlDataSource dataSource, RoomMetrics metrics, IOptions<MessageLogOptions> options, ILogger<MessageLog> logger)
     {
         _dataSource = dataSource;
@@ -320,17 +325,23 @@ public sealed partial class MessageLog : IAsyncDisposable
         return await command.ExecuteScalarAsync() is long timestamp ? timestamp : null;
     }
 
+    // Reads change nothing: they are tried again through an outage as writes are, within the same bound
+    // and the caller's cancellation.
     private async Task<List<StoredMessage>> ReadWithRetryAsync(string sql, string room, long? timestamp, int count, CancellationToken cancellationToken)
     {
-        try
+        var started = Environment.TickCount64;
+        for (var attempt = 1; ; attempt++)
         {
-            return await ReadAsync(sql, room, timestamp, count, cancellationToken);
-        }
-        catch (NpgsqlException exception) when (exception.IsTransient)
-        {
-            // As for writes: a pooled connection may have died with a database restart.
-            _dataSource.Clear();
-            return await ReadAsync(sql, room, timestamp, count, cancellationToken);
+            try
+            {
+                return await ReadAsync(sql, room, timestamp, count, cancellationToken);
+            }
+            catch (Exception exception) when (DatabaseOutage.IsOutage(exception) && !cancellationToken.IsCancellationRequested
+                && (attempt == 1 || Environment.TickCount64 - started < _options.OutageTimeout.TotalMilliseconds))
+            {
+                DatabaseOutage.Forget(_dataSource);
+                await Task.Delay(DatabaseOutage.PauseBefore(attempt), cancellationToken);
+            }
         }
     }
 
@@ -408,22 +419,48 @@ public sealed partial class MessageLog : IAsyncDisposable
     }
 
     /// <returns>The messages whose post key was already stored (null: none).</returns>
+    /// <remarks>
+    /// While the database is out of reach (a restart, a failover to the standby), the batch is tried again
+    /// until <see cref="MessageLogOptions.OutageTimeout"/>: its senders wait instead of getting an error,
+    /// and messages that arrive meanwhile queue behind it, in order. Another try is safe even when an
+    /// earlier one committed unseen (the connection died during the commit): the primary key makes the
+    /// insert idempotent (ON CONFLICT DO NOTHING), and rows an earlier try stored count as stored.
+    /// </remarks>
     private async Task<HashSet<(string Room, long Timestamp)>?> InsertWithRetryAsync(List<PendingAppend> batch)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await InsertAsync(batch);
-        }
-        catch (NpgsqlException exception) when (exception.IsTransient)
-        {
-            // After a database restart the pool still holds dead connections, and the first command on
-            // one fails. One retry on a fresh connection is safe: the primary key makes the insert
-            // idempotent (ON CONFLICT DO NOTHING), and rows the first try stored count as stored.
-            LogBatchRetried(_logger, exception, batch.Count);
-            _dataSource.Clear();
-            return await InsertAsync(batch);
+            try
+            {
+                var refused = await InsertAsync(batch);
+                if (_outageStarted != 0)
+                {
+                    LogStoredAfterOutage(_logger, batch.Count, attempt, Environment.TickCount64 - _outageStarted);
+                    _outageStarted = 0;
+                }
+
+                return refused;
+            }
+            catch (Exception exception) when (IsOutage(exception)
+                && (attempt == 1 || Environment.TickCount64 - _outageStarted < _options.OutageTimeout.TotalMilliseconds))
+            {
+                if (_outageStarted == 0)
+                {
+                    _outageStarted = Environment.TickCount64;
+                    LogBatchRetried(_logger, exception, batch.Count);
+                }
+
+                // After a restart the pool holds dead connections; after a failover the data source still
+                // takes the promoted standby for a standby.
+                DatabaseOutage.Forget(_dataSource);
+                await Task.Delay(DatabaseOutage.PauseBefore(attempt));
+            }
         }
     }
+
+    // A write that timed out is an outage too: the server stopped answering (a machine gone, not a
+    // process), and the insert is safe to send again.
+    private static bool IsOutage(Exception exception) => exception is OperationCanceledException || DatabaseOutage.IsOutage(exception);
 
     private async Task<HashSet<(string Room, long Timestamp)>?> InsertAsync(List<PendingAppend> batch)
     {
@@ -466,8 +503,11 @@ public sealed partial class MessageLog : IAsyncDisposable
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Storing a batch of {Count} messages failed; their senders get an error and nothing of it is relayed")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Storing a batch of {Count} messages failed once; retrying on a fresh connection")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Storing a batch of {Count} messages failed: the database is out of reach; trying again until it answers or the outage timeout ends")]
     private static partial void LogBatchRetried(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "The database is back: stored a batch of {Count} messages at try {Attempt}, {Milliseconds} ms after the first write failed")]
+    private static partial void LogStoredAfterOutage(ILogger logger, int count, int attempt, long milliseconds);
 
     /// <summary>A message waiting for its batch; the task completes when that batch has committed.</summary>
     private sealed class PendingAppend(StoredMessage message)

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Storage;
@@ -6,8 +5,8 @@ using Orleans.Storage;
 namespace Chat.Orleans.Grains.Storage;
 
 /// <summary>
-/// Grain storage on PostgreSQL that survives a database restart: an operation that fails because its
-/// connection was dead is tried once more on a fresh one.
+/// Grain storage on PostgreSQL that survives a database restart or a failover: an operation that fails
+/// because the database was out of reach is tried again on fresh connections, within a bound.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,8 +16,9 @@ namespace Chat.Orleans.Grains.Storage;
 /// answered by the old server's farewell (57P01 "terminating connection due to administrator command")
 /// or an I/O error. Without this, the first room activation after a restart failed on its state read.
 /// The pool is cleared before the retry (Npgsql also clears it on such an error, but not for every
-/// kind of break), so the retry and every operation after it open new connections: one retry is enough,
-/// and a second failure means the database really is unreachable.
+/// kind of break), so the retry and every operation after it open new connections. During a failover
+/// (scripts/postgres-ha.sh) no host takes writes for a few seconds, so tries go on, with short pauses,
+/// until <c>outageTimeout</c> has passed since the first.
 /// </para>
 /// <para>
 /// Why a retry is safe: a read changes nothing. A write, clear or delete that failed this way almost
@@ -27,8 +27,9 @@ namespace Chat.Orleans.Grains.Storage;
 /// version the grain last saw (Schema/003-orleans-persistence.sql), and the retry carries the same
 /// version. So it can neither apply twice nor overwrite a newer state; if the first attempt did commit,
 /// the retry is refused as a version conflict (<see cref="InconsistentStateException"/>), which is the
-/// error the grain's next write would have met anyway. Only errors that say the session is gone are
-/// retried; not timeouts (the statement may still be running) nor errors the statement itself raised.
+/// error the grain's next write would have met anyway. The same holds for a try that timed out and may
+/// still be running: whichever of the two commits first wins, the other is refused. Errors the statement
+/// itself raised are not retried (<see cref="DatabaseOutage.IsOutage"/>).
 /// </para>
 /// <para>
 /// Alternatives not taken: Npgsql has no setting that checks a pooled connection before use; keepalives
@@ -38,7 +39,8 @@ namespace Chat.Orleans.Grains.Storage;
 /// </remarks>
 public sealed partial class ReconnectingGrainStorage(
     IGrainStorage inner,
-    string connectionString,
+    NpgsqlDataSource dataSource,
+    TimeSpan outageTimeout,
     string name,
     ILogger<ReconnectingGrainStorage> logger) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
@@ -46,19 +48,19 @@ public sealed partial class ReconnectingGrainStorage(
         ReadStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
-        WithOneRetryAsync("Reading", grainId, () => inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken);
+        WithRetryAsync("Reading", grainId, () => inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken);
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         WriteStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
-        WithOneRetryAsync("Writing", grainId, () => inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken);
+        WithRetryAsync("Writing", grainId, () => inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken);
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         ClearStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
-        WithOneRetryAsync("Clearing", grainId, () => inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken);
+        WithRetryAsync("Clearing", grainId, () => inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken);
 
     /// <summary>
     /// The inner storage loads its queries at silo start; the provider's registration reaches it through
@@ -72,37 +74,32 @@ public sealed partial class ReconnectingGrainStorage(
         }
     }
 
-    private async Task WithOneRetryAsync(string operation, GrainId grainId, Func<Task> attempt, CancellationToken cancellationToken)
+    private async Task WithRetryAsync(string operation, GrainId grainId, Func<Task> attempt, CancellationToken cancellationToken)
     {
-        try
+        var started = Environment.TickCount64;
+        for (var tries = 1; ; tries++)
         {
-            await attempt();
-        }
-        catch (NpgsqlException exception) when (SessionWasLost(exception) && !cancellationToken.IsCancellationRequested)
-        {
-            // The storage changes the grain state's fields only after success, so the retry starts from
-            // the same state and version as the first attempt.
-            LogRetried(logger, exception, operation, grainId, name);
-            using (var connection = new NpgsqlConnection(connectionString))
+            try
             {
-                NpgsqlConnection.ClearPool(connection);
+                await attempt();
+                return;
             }
+            catch (Exception exception) when (DatabaseOutage.IsOutage(exception) && !cancellationToken.IsCancellationRequested
+                && (tries == 1 || Environment.TickCount64 - started < outageTimeout.TotalMilliseconds))
+            {
+                // The storage changes the grain state's fields only after success, so the next try starts
+                // from the same state and version as the first.
+                if (tries == 1)
+                {
+                    LogRetried(logger, exception, operation, grainId, name);
+                }
 
-            await attempt();
+                DatabaseOutage.Forget(dataSource);
+                await Task.Delay(DatabaseOutage.PauseBefore(tries), cancellationToken);
+            }
         }
     }
 
-    /// <summary>The session ended under the command: the server went away or the connection broke.</summary>
-    private static bool SessionWasLost(NpgsqlException exception) => exception switch
-    {
-        // Shut down (fast or immediate), still starting up, or a connection-level error (class 08).
-        PostgresException postgres => postgres.SqlState is PostgresErrorCodes.AdminShutdown
-            or PostgresErrorCodes.CrashShutdown
-            or PostgresErrorCodes.CannotConnectNow
-            || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
-        _ => exception.InnerException is IOException or SocketException,
-    };
-
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "{Operation} the state of grain {GrainId} in storage {Storage} failed on a dead database connection (a PostgreSQL restart leaves them in the pool); retrying once on a fresh connection")]
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "{Operation} the state of grain {GrainId} in storage {Storage} failed: the database is out of reach (a restart or a failover); trying again on fresh connections")]
     private static partial void LogRetried(ILogger logger, Exception exception, string operation, GrainId grainId, string storage);
 }

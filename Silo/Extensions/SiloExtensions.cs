@@ -75,11 +75,13 @@ public static class SiloExtensions
                 endpoints.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.SiloPort);
                 endpoints.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, options.ClientPort);
             });
-            silo.UseAdoNetClustering(options =>
+            // The membership table through the program's one data source (AddChatGrains), which follows
+            // the primary when the connection string names several hosts.
+            silo.UseAdoNetClustering(options => options.Configure<NpgsqlDataSource>((clustering, dataSource) =>
             {
-                options.Invariant = "Npgsql";
-                options.ConnectionString = connectionString;
-            });
+                clustering.Invariant = "Npgsql";
+                clustering.DataSource = dataSource;
+            }));
             silo.AddChatGrains(connectionString);
 
             // Read before the options exist, because it decides which services there are.
@@ -94,7 +96,9 @@ public static class SiloExtensions
 
     /// <summary>
     /// What the chat grains need in any silo (the real one and the test host's): their options, the
-    /// message log, and the rooms' grain storage on PostgreSQL.
+    /// message log, and the rooms' grain storage on PostgreSQL, all through one data source. A connection
+    /// string with several hosts and <c>Target Session Attributes=read-write</c> (scripts/postgres-ha.sh)
+    /// makes it follow the primary across a failover.
     /// </summary>
     public static ISiloBuilder AddChatGrains(this ISiloBuilder silo, string connectionString)
     {
@@ -126,20 +130,21 @@ public static class SiloExtensions
         services.AddOptions<AdoNetGrainStorageOptions>(RoomStorage)
             .Configure<IServiceProvider>((options, provider) =>
                 options.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(provider));
-        silo.AddAdoNetGrainStorage(RoomStorage, options =>
+        silo.AddAdoNetGrainStorage(RoomStorage, options => options.Configure<NpgsqlDataSource>((storage, dataSource) =>
         {
-            options.Invariant = "Npgsql";
-            options.ConnectionString = connectionString;
-        });
+            storage.Invariant = "Npgsql";
+            storage.DataSource = dataSource;
+        }));
 
-        // The same storage, under the same name, behind a decorator that retries once on a connection
-        // that a database restart killed (ReconnectingGrainStorage says why that is safe); without it the
-        // first room activation after a PostgreSQL restart failed. The provider's lifecycle registration
+        // The same storage, under the same name, behind a decorator that retries while the database is
+        // out of reach (ReconnectingGrainStorage says why that is safe); without it the first room
+        // activation after a PostgreSQL restart failed, and every one during a failover. The provider's lifecycle registration
         // resolves the storage by this name, so the decorator passes it on to the ADO.NET storage.
         services.RemoveAllKeyed<IGrainStorage>(RoomStorage);
         services.AddKeyedSingleton<IGrainStorage>(RoomStorage, (provider, _) => new ReconnectingGrainStorage(
             AdoNetGrainStorageFactory.Create(provider, RoomStorage),
-            connectionString,
+            provider.GetRequiredService<NpgsqlDataSource>(),
+            provider.GetRequiredService<IOptions<MessageLogOptions>>().Value.OutageTimeout,
             RoomStorage,
             provider.GetRequiredService<ILogger<ReconnectingGrainStorage>>()));
         return silo;

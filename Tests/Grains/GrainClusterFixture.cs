@@ -57,6 +57,8 @@ public sealed class GrainClusterFixture : IAsyncLifetime
             [$"{RateLimitOptions.Section}:Interval"] = RateLimitInterval.ToString("c"),
             [$"{RateLimitOptions.Section}:Grace"] = RateLimitGrace.ToString("c"),
             [$"{MessageLogOptions.Section}:CommandTimeout"] = "00:00:05",
+            // The outage tests stop PostgreSQL and wait for the error: after a second, not the default 10.
+            [$"{MessageLogOptions.Section}:OutageTimeout"] = "00:00:01",
         };
 
         var builder = new InProcessTestClusterBuilder(1);

@@ -23,7 +23,7 @@ public class ChatCluster : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        Postgres = await PostgresServer.StartNewAsync();
+        Postgres = await StartPostgresAsync();
         Silo = await StartSiloAsync();
         Gateway = await StartGatewayAsync();
     }
@@ -89,6 +89,9 @@ public class ChatCluster : IAsyncLifetime
             ["Chat:Silo:SiloPort"] = FreePort.Next().ToString(),
             ["Chat:Silo:ClientPort"] = FreePort.Next().ToString(),
             ["Urls"] = "http://127.0.0.1:0",
+            // Tests that stop PostgreSQL wait for the error frame: after 3 s, not the default 10 (the
+            // failover tests use the default).
+            ["Chat:MessageLog:OutageTimeout"] = "00:00:03",
         };
         ConfigureSilo(settings);
         configure?.Invoke(settings);
@@ -114,6 +117,9 @@ public class ChatCluster : IAsyncLifetime
 
         await Postgres.DisposeAsync();
     }
+
+    /// <summary>The database: one PostgreSQL; a subclass may start another kind.</summary>
+    protected virtual async Task<PostgresServer> StartPostgresAsync() => await PostgresServer.StartNewAsync();
 
     /// <summary>Test-friendly defaults; a subclass may change them.</summary>
     protected virtual void ConfigureSilo(IDictionary<string, string?> settings)

@@ -4,9 +4,13 @@ using Npgsql;
 namespace Chat.Orleans.Tests.Infrastructure;
 
 /// <summary>A throwaway PostgreSQL server of the tests' own, started with the repository's script.</summary>
-public sealed class PostgresServer : IAsyncDisposable
+public class PostgresServer : IAsyncDisposable
 {
+    private readonly string _script;
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "chat-tests-" + Guid.NewGuid().ToString("N")[..12]);
+
+    /// <param name="script">The script in scripts/ that starts and stops it (postgres.sh, postgres-ha.sh).</param>
+    protected PostgresServer(string script = "postgres.sh") => _script = script;
 
     public string ConnectionString { get; private set; } = "";
 
@@ -57,9 +61,10 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private async Task<string> RunScriptAsync(string command)
+    /// <summary>Runs the script with a command and its arguments after the folder; returns what it printed.</summary>
+    protected async Task<string> RunScriptAsync(string command, params string[] arguments)
     {
-        var start = new ProcessStartInfo("bash", [RepositoryPaths.Of("scripts", "postgres.sh"), command, _directory])
+        var start = new ProcessStartInfo("bash", [RepositoryPaths.Of("scripts", _script), command, _directory, .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -70,7 +75,7 @@ public sealed class PostgresServer : IAsyncDisposable
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"postgres.sh {command} failed: {await error}");
+            throw new InvalidOperationException($"{_script} {command} failed: {await error}");
         }
 
         return await output;
