@@ -149,6 +149,63 @@ public sealed class RunScriptTests(RunScriptFolder folder, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task Run_sh_ha_serves_through_a_dead_primary_brings_it_back_as_the_standby_and_a_second_one_refuses()
+    {
+        var data = System.IO.Path.Combine(folder.Path, "ha");
+        try
+        {
+            await using var run = RunScriptProcess.Start(data, silos: 1, ha: true);
+            var siloPid = await SiloPidAsync(run, 1, TimeSpan.FromMinutes(5));
+            var room = NewRoom("ha");
+            var (first, _) = await SayAsync(run, room, null, "before the failover", TimeSpan.FromSeconds(90));
+            await using (first)
+            {
+                await using var second = run.StartAnother();
+                Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(30)), "the second run.sh --ha kept running");
+                Assert.NotEqual(0, second.ExitCode);
+                Assert.Contains($"another run.sh (pid {run.Pid}) is running with the data folder", second.Output);
+                output.WriteLine($"second run.sh --ha: {second.Output.Trim()}");
+
+                // The primary dies: the message sent right after it waits and arrives, on the same socket.
+                var primary = (await HaScriptAsync("primary", data)).Trim();
+                var killed = Stopwatch.StartNew();
+                await HaScriptAsync("crash", data, primary);
+                await first.SendAsync(new { message = "after the failover" });
+                await first.ExpectMessageAsync("after the failover", TimeSpan.FromSeconds(30));
+                output.WriteLine($"{primary} killed: a message sent right after it was relayed {killed.ElapsedMilliseconds} ms after the kill");
+
+                // run.sh starts the dead node again, and it rejoins as the standby.
+                var rejoined = await run.WaitForLineAsync(new Regex($@"^PostgreSQL nodes: .*{primary}:secondary/secondary"), TimeSpan.FromSeconds(60));
+                output.WriteLine($"{rejoined.Value} ({killed.ElapsedMilliseconds} ms after the kill)");
+                Assert.True(RunScriptProcess.IsRunning(siloPid));
+            }
+
+            // Ctrl-C stops the cluster run.sh started.
+            await run.InterruptAsync();
+            Assert.True(await run.WaitForExitAsync(TimeSpan.FromSeconds(90)), "run.sh --ha did not stop");
+            Assert.Equal(["monitor", "node1", "node2"], (await HaScriptAsync("stopped", data)).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            await HaScriptAsync("stop", data);
+        }
+    }
+
+    private static async Task<string> HaScriptAsync(string command, string data, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("bash", [RepositoryPaths.Of("scripts", "postgres-ha.sh"), command, data, .. arguments])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var printed = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? printed : throw new InvalidOperationException($"postgres-ha.sh {command} failed: {await error}");
+    }
+
     private static async Task<int> SiloPidAsync(RunScriptProcess run, int silo, TimeSpan timeout) =>
         int.Parse((await run.WaitForLineAsync(SiloStarted, timeout, m => m.Groups["silo"].Value == silo.ToString())).Groups["pid"].Value);
 

@@ -18,15 +18,19 @@ public sealed class RunScriptProcess : IAsyncDisposable
     private readonly Lock _linesLock = new();
     private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private RunScriptProcess(Process process, int httpPort, int siloHttpPort, int siloPort, int clientPort, int silos, string dataFolder)
+    private RunScriptProcess(Process process, int httpPort, int siloHttpPort, int siloPort, int clientPort, int silos, string dataFolder, bool ha)
     {
         _process = process;
+        HighlyAvailable = ha;
         _siloHttpPort = siloHttpPort;
         _clientPort = clientPort;
         GatewayUri = new Uri($"http://localhost:{httpPort}");
         SiloPorts = [.. Enumerable.Range(siloPort, silos)];
         DataFolder = dataFolder;
     }
+
+    /// <summary>Started with <c>--ha</c>: its PostgreSQL is scripts/postgres-ha.sh's.</summary>
+    public bool HighlyAvailable { get; }
 
     /// <summary>Started with run.sh: the figures are measured from here.</summary>
     public Stopwatch SinceStart { get; } = Stopwatch.StartNew();
@@ -56,23 +60,24 @@ public sealed class RunScriptProcess : IAsyncDisposable
         }
     }
 
-    public static RunScriptProcess Start(string dataFolder, int silos) =>
+    /// <param name="ha">Started with <c>--ha</c> (a highly available PostgreSQL in the data folder).</param>
+    public static RunScriptProcess Start(string dataFolder, int silos, bool ha = false) =>
         // Silo n and gateway n use the base port + n - 1, so each base needs a run of free ports.
-        Start(dataFolder, silos, FreePortRun(1), FreePortRun(silos), FreePortRun(silos), FreePortRun(silos));
+        Start(dataFolder, silos, FreePortRun(1), FreePortRun(silos), FreePortRun(silos), FreePortRun(silos), ha);
 
-    /// <summary>A second run.sh with this one's ports, in <paramref name="dataFolder"/> (by default this one's folder).</summary>
+    /// <summary>A second run.sh with this one's ports and kind of PostgreSQL, in <paramref name="dataFolder"/> (by default this one's folder).</summary>
     public RunScriptProcess StartAnother(string? dataFolder = null) =>
-        Start(dataFolder ?? DataFolder, SiloPorts.Count, GatewayUri.Port, _siloHttpPort, SiloPorts[0], _clientPort);
+        Start(dataFolder ?? DataFolder, SiloPorts.Count, GatewayUri.Port, _siloHttpPort, SiloPorts[0], _clientPort, HighlyAvailable);
 
-    private static RunScriptProcess Start(string dataFolder, int silos, int httpPort, int siloHttpPort, int siloPort, int clientPort)
+    private static RunScriptProcess Start(string dataFolder, int silos, int httpPort, int siloHttpPort, int siloPort, int clientPort, bool ha)
     {
-        var arguments = new[]
-        {
+        string[] arguments =
+        [
             "--silos", silos.ToString(), "--gateways", "1",
             "--http-port", httpPort.ToString(), "--silo-http-port", siloHttpPort.ToString(),
             "--silo-port", siloPort.ToString(), "--client-port", clientPort.ToString(),
-            "--data", dataFolder,
-        };
+            "--data", dataFolder, .. ha ? ["--ha"] : Array.Empty<string>(),
+        ];
 
         // A process started in the background by a shell inherits SIGINT ignored, and bash cannot trap
         // a signal that was ignored when it started; the test sends SIGINT as a terminal's Ctrl-C does.
@@ -85,7 +90,7 @@ public sealed class RunScriptProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var script = new RunScriptProcess(process, httpPort, siloHttpPort, siloPort, clientPort, silos, dataFolder);
+        var script = new RunScriptProcess(process, httpPort, siloHttpPort, siloPort, clientPort, silos, dataFolder, ha);
         process.OutputDataReceived += (_, line) => script.Keep(line.Data);
         process.ErrorDataReceived += (_, line) => script.Keep(line.Data);
         process.Exited += (_, _) => script.WakeWaiters();
