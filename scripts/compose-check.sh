@@ -13,7 +13,12 @@
 #   5. tears everything down (down -v, the images it built or imported) on any exit.
 # Exits 0 only when every check held; prints each step with its duration and a summary.
 #
-#   scripts/compose-check.sh
+#   scripts/compose-check.sh        the above
+#   scripts/compose-check.sh --ha   docker-compose.ha.yml (project "chatcheck-ha"): up --build, waits
+#                                   until the monitor, both PostgreSQL nodes, the silo and the gateway
+#                                   are healthy, chats, kills the PostgreSQL primary's container
+#                                   (docker kill) and checks that the chat goes on with no error,
+#                                   starts it again and waits until it is the standby, then tears down
 # Settings (environment):
 #   CHATCHECK_PROJECT      compose project name (default chatcheck)
 #   CHATCHECK_KEEP_IMAGES  1: keep the base images it imported or pulled (default: remove them)
@@ -23,7 +28,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PROJECT=${CHATCHECK_PROJECT:-chatcheck}
+HA=
+if [ "${1:-}" = --ha ]; then HA=1; fi
+COMPOSE_FILE=docker-compose${HA:+.ha}.yml
+DB_SERVICE=postgres
+if [ -n "$HA" ]; then DB_SERVICE=pg2; fi
+PROJECT=${CHATCHECK_PROJECT:-chatcheck${HA:+-ha}}
 FAILOVER_BOUND=${CHATCHECK_FAILOVER_BOUND:-60}
 HEALTH_TIMEOUT=300
 RUN_ID=$(date +%H%M%S)-$$
@@ -128,7 +138,7 @@ wait_until_quiet() {
 # --- compose -------------------------------------------------------------------------------
 
 compose() {
-  "${compose_cmd[@]}" -p "$PROJECT" -f docker-compose.yml "$@"
+  "${compose_cmd[@]}" -p "$PROJECT" -f "$COMPOSE_FILE" "$@"
 }
 
 project_containers() {
@@ -180,7 +190,7 @@ wait_healthy() {
       esac
     done
     if [ "$unhealthy" -eq 0 ] && [ "$(project_containers silo | wc -l)" -eq "$silos" ] &&
-      [ -n "$(project_containers postgres)" ] && [ -n "$(project_containers gateway)" ]; then
+      [ -n "$(project_containers "$DB_SERVICE")" ] && [ -n "$(project_containers gateway)" ]; then
       echo "healthy after $((SECONDS - started))s: ${report%, }"
       return
     fi
@@ -206,6 +216,24 @@ kill_room_silo() {
   [ -n "$best" ] || { echo "no running silo to kill" >&2; return 1; }
   echo "docker kill $(docker inspect -f '{{.Name}}' "$best" | tr -d /) (it hosts $best_active active room(s))"
   docker kill "$best" >/dev/null
+}
+
+# The HA variant: what the monitor says about the data nodes ("pg1:primary/primary pg2:secondary/secondary").
+node_states() {
+  docker exec -u postgres "$(project_containers monitor)" psql -h 127.0.0.1 -d pg_auto_failover -tAc \
+    "SELECT string_agg(nodename || ':' || reportedstate || '/' || goalstate, ' ' ORDER BY nodename) FROM pgautofailover.node"
+}
+
+# Kills the container of the PostgreSQL primary (docker kill: its keeper and server die with it, as
+# with a machine gone). Called by compose-chat.py through --kill; prints the service it killed.
+kill_primary() {
+  local primary
+  primary=$(docker exec -u postgres "$(project_containers monitor)" psql -h 127.0.0.1 -d pg_auto_failover -tAc \
+    "SELECT nodename FROM pgautofailover.node WHERE reportedstate = 'primary' AND goalstate = 'primary'")
+  [ -n "$primary" ] || { echo "no primary: $(node_states)" >&2; return 1; }
+  echo "docker kill the PostgreSQL primary $primary ($(node_states))"
+  docker kill "$(project_containers "$primary")" >/dev/null
+  echo "$primary" >"${KILLED_FILE:-/dev/null}"
 }
 
 chat() {
@@ -315,9 +343,74 @@ main() {
   step_done "a new client got the earlier messages before ready"
 }
 
+main_ha() {
+  [ "$(id -u)" = 0 ] || fail "run as root (it installs packages and may start dockerd)"
+  WORK=$(mktemp -d /tmp/compose-check.XXXXXX)
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+
+  step "tools"
+  ensure_tools
+  step_done "${compose_cmd[*]}"
+
+  step "docker daemon"
+  ensure_daemon
+  step_done "$([ -n "$started_dockerd_pid" ] && echo "started dockerd" || echo "already running")"
+
+  step "base images"
+  wait_until_quiet
+  bash scripts/compose-standins.sh --created "$WORK/created-images" | tee "$WORK/base-images"
+  step_done "$(grep -c ': stand-in (' "$WORK/base-images" || true) stand-in(s), $(grep -c ': official, ' "$WORK/base-images" || true) official"
+
+  step "compose config ($COMPOSE_FILE)"
+  compose config -q
+  step_done
+
+  step "up --build (monitor, 2 PostgreSQL nodes, 1 silo, gateway)"
+  wait_until_quiet
+  images_before=$(docker images -q --filter dangling=true)
+  up_retrying_port "$WORK/up.log" --build -d || { tail -n 40 "$WORK/up.log"; fail "compose up --build failed"; }
+  [ -n "$(project_containers gateway)" ] || fail "compose up did not create the gateway"
+  wait_healthy 1
+  local states
+  states=$(node_states)
+  [[ "$states" == *":primary/primary"* && "$states" == *":secondary/secondary"* ]] || fail "no primary and standby: $states"
+  step_done "healthy; $states"
+
+  step "chat through localhost:8080"
+  chat chat --text "first message $RUN_ID"
+  step_done "A and B joined, B got A's message with a timestamp, A got its echo"
+
+  step "kill the PostgreSQL primary, chat goes on"
+  KILLED_FILE=$WORK/killed
+  export KILLED_FILE
+  chat failover --text "after the kill $RUN_ID" --bound "$FAILOVER_BOUND" --no-errors \
+    --kill "bash scripts/compose-check.sh --kill-primary $PROJECT"
+  step_done "the message reached both clients, with no error frame; $(node_states)"
+
+  step "the killed node starts again and rejoins as the standby"
+  local killed started=$SECONDS
+  killed=$(cat "$KILLED_FILE")
+  docker start "$(project_containers "$killed")" >/dev/null
+  until [[ "$(node_states)" == *"$killed:secondary/secondary"* ]]; do
+    [ $((SECONDS - started)) -lt 120 ] || fail "$killed did not rejoin within 120 s: $(node_states)"
+    sleep 1
+  done
+  step_done "$killed rejoined in $((SECONDS - started))s: $(node_states)"
+
+  step "history survives"
+  chat history --expect "first message $RUN_ID" --expect "after the kill $RUN_ID"
+  step_done "a new client got the earlier messages before ready"
+}
+
 if [ "${1:-}" = --kill-room-silo ]; then
   PROJECT=${2:?project}
   kill_room_silo
   exit
 fi
-main "$@"
+if [ "${1:-}" = --kill-primary ]; then
+  PROJECT=${2:?project}
+  kill_primary
+  exit
+fi
+if [ -n "$HA" ]; then main_ha; else main "$@"; fi

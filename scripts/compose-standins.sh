@@ -9,7 +9,8 @@
 #             source as the host does (here: a TLS-intercepting mirror),
 #   - aspnet: + the .NET and ASP.NET Core runtimes of that install, a user `app` (uid 1654) as in
 #             the official image,
-#   - postgres: + Debian's postgresql-15 and an entry point that honours POSTGRES_USER,
+#   - postgres: + Debian's postgresql-15 (and pg_auto_failover, which docker-compose.ha.yml's
+#             nodes run) and an entry point that honours POSTGRES_USER,
 #             POSTGRES_PASSWORD, POSTGRES_DB and PGDATA (/var/lib/postgresql/data, a volume) like
 #             the official image's, listens on all addresses with password (scram) auth for the
 #             network, and has pg_isready on PATH.
@@ -72,7 +73,7 @@ dotnet_root() {
 stamp_of() {
   case "$1" in
     base) echo "$SUITE minbase $BASE_PACKAGES $MIRROR" ;;
-    postgres) echo "$(stamp_of base) postgresql-15 entrypoint-v1" ;;
+    postgres) echo "$(stamp_of base) postgresql-15 pg-auto-failover entrypoint-v1" ;;
     sdk) echo "$(stamp_of base) $(ls "$(dotnet_root)/sdk") $(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | md5sum)" ;;
     aspnet) echo "$(stamp_of base) $(ls "$(dotnet_root)/shared/Microsoft.AspNetCore.App") app-v1" ;;
   esac
@@ -135,7 +136,8 @@ build_postgres_rootfs() {
   mkdir -p "$dir/etc/postgresql-common/createcluster.d"
   echo "create_main_cluster = false" >"$dir/etc/postgresql-common/createcluster.d/no-main-cluster.conf"
   in_rootfs "$dir" apt-get update -qq >/dev/null
-  in_rootfs "$dir" apt-get install -y -qq --no-install-recommends postgresql-15 >"$CACHE/postgres-install.log" 2>&1 ||
+  in_rootfs "$dir" apt-get install -y -qq --no-install-recommends postgresql-15 \
+    postgresql-15-auto-failover pg-auto-failover-cli >"$CACHE/postgres-install.log" 2>&1 ||
     { tail -n 20 "$CACHE/postgres-install.log" >&2; exit 1; }
   in_rootfs "$dir" apt-get clean
   rm -rf "$dir/var/lib/apt/lists/"* "$dir/usr/sbin/policy-rc.d"
@@ -270,7 +272,7 @@ CMD [\"bash\"]" ;;
     "$POSTGRES_IMAGE")
       rebuilt=()
       build_postgres_rootfs
-      import_standin "$image" postgres "Debian $SUITE + Debian's postgresql-15" \
+      import_standin "$image" postgres "Debian $SUITE + Debian's postgresql-15 and pg_auto_failover" \
         'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PGDATA=/var/lib/postgresql/data LANG=C.UTF-8
 VOLUME /var/lib/postgresql/data

@@ -93,6 +93,46 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
         // The silo holding more rooms goes (the first on a tie), so that more of them have to move.
         var victim = Array.IndexOf(held, held.Max());
         var killed = chat.Silos[victim];
+        var row = await KillDuringPhaseAsync(chat, run, rooms, members, rate, seconds, killAfter, window, () => chat.KillSiloAsync(killed));
+        row["fault"] = "silo SIGKILL";
+        row["killed"] = killed.Name;
+        row["killed_rooms"] = (int)held[victim];
+        row["surviving_rooms"] = (int)(held.Sum() - held[victim]);
+
+        // What the gateways and silos said about it (the killed silo's last lines too).
+        File.WriteAllText(Path.Combine(log.Directory, "warnings-failover.txt"), chat.Warnings);
+        return row;
+    }
+
+    /// <summary>
+    /// The same load on the chat of its own highly available PostgreSQL (scripts/postgres-ha.sh), whose
+    /// primary is killed the hard way <paramref name="killAfter"/> into the phase: the standby takes over,
+    /// and posts wait for it instead of failing.
+    /// </summary>
+    public async Task<Row> DatabaseFailoverAsync(int rooms, int members, double rate, double seconds, TimeSpan killAfter, TimeSpan window)
+    {
+        await using var target = await ChatTarget.StartAsync(repository, chat.DataDirectory + "-ha", highlyAvailable: true);
+        await using var run = await StartRunAsync(target, "fd", rooms, members);
+        await run.SendAsync(rate / 2, PlacementSeconds, []);
+        var node = "";
+        var row = await KillDuringPhaseAsync(target, run, rooms, members, rate, seconds, killAfter, window, async () =>
+        {
+            (var killedAt, node) = await target.KillPrimaryAsync();
+            return killedAt;
+        });
+        row["fault"] = "PostgreSQL primary killed";
+        row["killed"] = $"postgres {node}";
+        File.WriteAllText(Path.Combine(log.Directory, "warnings-failover-database.txt"), target.Warnings);
+        return row;
+    }
+
+    /// <summary>
+    /// Sends for <paramref name="seconds"/>, calls <paramref name="kill"/> (which returns the Stopwatch
+    /// timestamp of the kill) <paramref name="killAfter"/> in, and makes the phase's row with the figures
+    /// of the <paramref name="window"/> after the kill and each room's recovery.
+    /// </summary>
+    private static async Task<Row> KillDuringPhaseAsync(ChatTarget target, LoadRun run, int rooms, int members, double rate, double seconds, TimeSpan killAfter, TimeSpan window, Func<Task<long>> kill)
+    {
         var started = Stopwatch.GetTimestamp();
         var killAt = started + (long)(killAfter.TotalSeconds * Stopwatch.Frequency);
         var sending = run.SendAsync(rate, seconds, [], (killAt, killAt + (long)(window.TotalSeconds * Stopwatch.Frequency)));
@@ -102,15 +142,12 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
             await Task.Delay(wait);
         }
 
-        var killedAt = await chat.KillSiloAsync(killed);
+        var killedAt = await kill();
         var phase = await sending;
 
-        var row = PhaseRow(chat, run, phase, rooms, members, rate, seconds);
+        var row = PhaseRow(target, run, phase, rooms, members, rate, seconds);
         var recoveries = phase.RoomMaxMicroseconds.Order().ToArray();
         row["kill_at_s"] = Stopwatch.GetElapsedTime(started, killedAt).TotalSeconds;
-        row["killed"] = killed.Name;
-        row["killed_rooms"] = (int)held[victim];
-        row["surviving_rooms"] = (int)(held.Sum() - held[victim]);
         row["p99_after_kill_ms"] = phase.WindowLatency.PercentileMilliseconds(99);
         row["max_after_kill_ms"] = phase.WindowLatency.MaxMicroseconds / 1000.0;
         row["recovery_p50_ms"] = recoveries.Length == 0 ? 0 : recoveries[(recoveries.Length - 1) / 2] / 1000.0;
@@ -120,8 +157,6 @@ public sealed class Measurements(Repository repository, ChatTarget chat, ResultL
             row["first_error"] = phase.FirstError;
         }
 
-        // What the gateways and silos said about it (the killed silo's last lines too).
-        File.WriteAllText(Path.Combine(log.Directory, "warnings-failover.txt"), chat.Warnings);
         return row;
     }
 

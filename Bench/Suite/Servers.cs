@@ -167,7 +167,8 @@ public sealed record ChatSilo(BenchProcess Process, string Http)
 
 /// <summary>
 /// The chat: a private PostgreSQL (fsync on), one silo (a second one for the failover), and as many
-/// gateways as the sockets need.
+/// gateways as the sockets need. Highly available, its PostgreSQL is scripts/postgres-ha.sh's (a
+/// monitor, a primary and a synchronous standby) instead of scripts/postgres.sh's.
 /// </summary>
 public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
 {
@@ -182,12 +183,14 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
     // The silos in the cluster, and those the suite killed (kept for their warnings, disposed at the end).
     private readonly List<ChatSilo> _silos = [];
     private readonly List<ChatSilo> _killed = [];
-    private int _postmasterPid;
+    private readonly string _postgresScript;
+    private int[] _postmasterPids = [];
 
-    private ChatTarget(Repository repository, string dataDirectory, string connectionString)
+    private ChatTarget(Repository repository, string dataDirectory, string connectionString, bool highlyAvailable)
     {
         _repository = repository;
         _dataDirectory = dataDirectory;
+        _postgresScript = highlyAvailable ? "postgres-ha.sh" : "postgres.sh";
         var cluster = "bench-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         _environment = new()
         {
@@ -208,6 +211,9 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
 
     public string Name => "chat";
 
+    /// <summary>The PostgreSQL's folder (another target's goes next to it).</summary>
+    public string DataDirectory => _dataDirectory;
+
     /// <summary>The silos in the cluster, in the order they started.</summary>
     public IReadOnlyList<ChatSilo> Silos => _silos;
 
@@ -222,29 +228,46 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
     [
         .. _silos.Select(silo => new MeasuredProcess("silo", () => [silo.Process.Id], silo.Process.CpuSeconds)),
         .. _gateways.Select(gateway => new MeasuredProcess("gateway", () => [gateway.Process.Id])),
-        new("postgres", () => ProcStat.Tree(_postmasterPid)),
+        // Highly available: both data nodes' servers (the standby applies every write too); the monitor is left out.
+        new("postgres", () => [.. _postmasterPids.SelectMany(ProcStat.Tree)]),
     ];
 
-    public static async Task<ChatTarget> StartAsync(Repository repository, string dataDirectory)
+    /// <param name="highlyAvailable">On scripts/postgres-ha.sh's cluster rather than one PostgreSQL.</param>
+    public static async Task<ChatTarget> StartAsync(Repository repository, string dataDirectory, bool highlyAvailable = false)
     {
-        var postgres = Process.Start(new ProcessStartInfo("bash", [Path.Combine(repository.Root, "scripts", "postgres.sh"), "start", dataDirectory])
+        var script = highlyAvailable ? "postgres-ha.sh" : "postgres.sh";
+        var connectionString = (await RunScriptAsync(repository, script, "start", dataDirectory)).Trim().Split('\n').Last();
+        string[] servers = highlyAvailable ? ["node1", "node2"] : ["data"];
+        var target = new ChatTarget(repository, dataDirectory, connectionString, highlyAvailable)
         {
-            RedirectStandardOutput = true,
-        })!;
-        var connectionString = (await postgres.StandardOutput.ReadToEndAsync()).Trim().Split('\n').Last();
-        await postgres.WaitForExitAsync();
-        if (postgres.ExitCode != 0)
-        {
-            throw new InvalidOperationException("PostgreSQL did not start (scripts/postgres.sh)");
-        }
-
-        var target = new ChatTarget(repository, dataDirectory, connectionString)
-        {
-            _postmasterPid = int.Parse(File.ReadLines(Path.Combine(dataDirectory, "data", "postmaster.pid")).First(), CultureInfo.InvariantCulture),
+            _postmasterPids = [.. servers.Select(server => int.Parse(File.ReadLines(Path.Combine(dataDirectory, server, "postmaster.pid")).First(), CultureInfo.InvariantCulture))],
         };
 
         await target.AddSiloAsync();
         return target;
+    }
+
+    /// <summary>
+    /// Kills the PostgreSQL primary of a highly available target the hard way (its keeper and server at
+    /// once, no shutdown checkpoint); returns the Stopwatch timestamp of the kill and the node killed.
+    /// </summary>
+    public async Task<(long KilledAt, string Node)> KillPrimaryAsync()
+    {
+        var node = (await RunScriptAsync(_repository, _postgresScript, "primary", _dataDirectory)).Trim();
+        var killedAt = Stopwatch.GetTimestamp();
+        await RunScriptAsync(_repository, _postgresScript, "crash", _dataDirectory, node);
+        return (killedAt, node);
+    }
+
+    private static async Task<string> RunScriptAsync(Repository repository, string script, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo("bash", [Path.Combine(repository.Root, "scripts", script), .. arguments])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"scripts/{script} {arguments[0]} failed");
     }
 
     /// <summary>
@@ -343,7 +366,6 @@ public sealed class ChatTarget : IBenchTarget, IAsyncDisposable
             await silo.Process.DisposeAsync();
         }
 
-        using var stop = Process.Start(new ProcessStartInfo("bash", [Path.Combine(_repository.Root, "scripts", "postgres.sh"), "stop", _dataDirectory]))!;
-        await stop.WaitForExitAsync();
+        await RunScriptAsync(_repository, _postgresScript, "stop", _dataDirectory);
     }
 }

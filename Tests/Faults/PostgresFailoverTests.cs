@@ -83,6 +83,10 @@ public sealed class PostgresFailoverTests(HaCluster cluster, ITestOutputHelper o
     {
         await load.WaitForTrafficAsync();
         var primary = await cluster.Database.PrimaryAsync();
+
+        // Acknowledged means on both data nodes: the standby replicates synchronously.
+        var replication = await cluster.Postgres.ScalarAsync<string>("SELECT coalesce(string_agg(sync_state, ','), 'no standby') FROM pg_stat_replication");
+        Assert.Contains(replication, new[] { "sync", "quorum" });
         var faultStarted = load.Clock.Elapsed;
         await fault(cluster.Database);
         // A message with a later timestamp was stored after the old primary was gone: by the new one.
