@@ -15,6 +15,11 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 export PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=$home/pgdata XDG_CONFIG_HOME=$home/config XDG_DATA_HOME=$home/state
+# pg_autoctl's pid files. A container started again keeps its /tmp, and the pid file of the keeper that
+# was killed names PID 1, which is this script's own: pg_autoctl would take it for itself running.
+export XDG_RUNTIME_DIR=/tmp/pg-ha-run
+rm -rf "$XDG_RUNTIME_DIR"
+mkdir -p "$XDG_RUNTIME_DIR"
 name=${PG_HA_NAME:?PG_HA_NAME is not set}
 monitor=${PG_HA_MONITOR:-monitor}
 
