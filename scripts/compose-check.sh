@@ -277,7 +277,8 @@ cleanup() {
 
 # --- the check -----------------------------------------------------------------------------
 
-main() {
+# Steps 1 to 3, and the clean-up on any exit: the same for both checks.
+prepare() {
   [ "$(id -u)" = 0 ] || fail "run as root (it installs packages and may start dockerd)"
   WORK=$(mktemp -d /tmp/compose-check.XXXXXX)
   trap cleanup EXIT
@@ -295,8 +296,12 @@ main() {
   wait_until_quiet
   bash scripts/compose-standins.sh --created "$WORK/created-images" | tee "$WORK/base-images"
   step_done "$(grep -c ': stand-in (' "$WORK/base-images" || true) stand-in(s), $(grep -c ': official, ' "$WORK/base-images" || true) official"
+}
 
-  step "compose config"
+main() {
+  prepare
+
+  step "compose config ($COMPOSE_FILE)"
   compose config -q
   step_done
 
@@ -344,23 +349,7 @@ main() {
 }
 
 main_ha() {
-  [ "$(id -u)" = 0 ] || fail "run as root (it installs packages and may start dockerd)"
-  WORK=$(mktemp -d /tmp/compose-check.XXXXXX)
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
-
-  step "tools"
-  ensure_tools
-  step_done "${compose_cmd[*]}"
-
-  step "docker daemon"
-  ensure_daemon
-  step_done "$([ -n "$started_dockerd_pid" ] && echo "started dockerd" || echo "already running")"
-
-  step "base images"
-  wait_until_quiet
-  bash scripts/compose-standins.sh --created "$WORK/created-images" | tee "$WORK/base-images"
-  step_done "$(grep -c ': stand-in (' "$WORK/base-images" || true) stand-in(s), $(grep -c ': official, ' "$WORK/base-images" || true) official"
+  prepare
 
   step "compose config ($COMPOSE_FILE)"
   compose config -q
